@@ -1,0 +1,1 @@
+//! Browser code (widget, agent console, admin pages) embedded in the binary.

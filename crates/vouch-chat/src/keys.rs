@@ -1,0 +1,1 @@
+//! Fetching and caching the public keys that verify customer tokens.

@@ -1,0 +1,1 @@
+//! Storage behind one interface; SQLite today, PostgreSQL to follow.

@@ -1,0 +1,1 @@
+//! The portal: the website side of vouch.
