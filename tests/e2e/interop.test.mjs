@@ -1,0 +1,89 @@
+// Interop: vouch's tokens verify in independent libraries (PyJWT, Node's jsonwebtoken), and the
+// blog's Node.js tokens verify in vouch — through the CLI, and through the chat service.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runVouch, startBlogApp, tempDir, cleanup, repoRoot, here } from './lib.mjs';
+
+const requireFromBlog = createRequire(path.join(repoRoot, 'tests', 'blog-app', 'package.json'));
+const nodeJwt = requireFromBlog('jsonwebtoken');
+
+const blog = await startBlogApp();
+after(() => blog.stop());
+
+async function blogToken() {
+  const res = await fetch(`${blog.url}/privatekey`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^application\/jwt/);
+  return (await res.text()).trim();
+}
+
+test("a token signed by the blog's Node.js code verifies with `vouch token verify --public-key`", async () => {
+  const token = await blogToken();
+  const r = await runVouch(['token', 'verify', '--public-key', path.join(blog.dir, 'keys', 'public.key'), token]);
+  assert.equal(r.code, 0, r.stderr);
+  const claims = JSON.parse(r.stdout);
+  assert.equal(claims.sub, '66cb446f-5e43-ea11-a812-000d3a24c087');
+  assert.equal(claims.iss, 'omnichannel-custom-portal.azurewebsites.net');
+  assert.equal(claims.given_name, 'Dan');
+});
+
+test("the blog's /publickey works as a key URL, and only with --allow-private-key-urls on loopback", async () => {
+  const token = await blogToken();
+  const ok = await runVouch(['token', 'verify', '--key-url', `${blog.url}/publickey`, '--allow-private-key-urls',
+    '--iss', 'omnichannel-custom-portal.azurewebsites.net', token]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).email, 'danijel.buljat@test.com');
+
+  const refused = await runVouch(['token', 'verify', '--key-url', `${blog.url}/publickey`, token]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^invalid token: key_unavailable: /m);
+  assert.match(refused.stderr, /loopback/);
+});
+
+test('a wrong issuer and a tampered payload are refused with their reason codes', async () => {
+  const token = await blogToken();
+  const wrongIss = await runVouch(['token', 'verify', '--public-key', path.join(blog.dir, 'keys', 'public.key'), '--iss', 'someone-else', token]);
+  assert.equal(wrongIss.code, 1);
+  assert.match(wrongIss.stderr, /^invalid token: wrong_issuer: /m);
+
+  const [h, p, s] = token.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  claims.sub = 'someone-else';
+  const forged = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), s].join('.');
+  const bad = await runVouch(['token', 'verify', '--public-key', path.join(blog.dir, 'keys', 'public.key'), forged]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^invalid token: bad_signature: /m);
+});
+
+test('`vouch token sign` output verifies in PyJWT and in Node jsonwebtoken, PKCS#1 key included', async () => {
+  const dir = tempDir();
+  try {
+    const gen = await runVouch(['keys', 'generate', '--dir', dir]);
+    assert.equal(gen.code, 0, gen.stderr);
+    const mode = execFileSync('stat', ['-c', '%a', path.join(dir, 'private.key')]).toString().trim();
+    assert.equal(mode, '600');
+    const signed = await runVouch(['token', 'sign', '--key', path.join(dir, 'private.key'), '--iss', 'shop.example',
+      '--sub', 'c-42', '--claim', 'given_name=Alex', '--claim', 'lwicontexts={"plan":"gold"}']);
+    assert.equal(signed.code, 0, signed.stderr);
+    const token = signed.stdout.trim();
+    const pub = readFileSync(path.join(dir, 'public.key'), 'utf8');
+    const viaNode = nodeJwt.verify(token, pub, { algorithms: ['RS256'], issuer: 'shop.example' });
+    assert.equal(viaNode.sub, 'c-42');
+    assert.equal(viaNode.lwicontexts, '{"plan":"gold"}');
+
+    // The blog's openssl key is PKCS#8; `openssl rsa -traditional` makes the PKCS#1 form.
+    const pkcs1 = path.join(dir, 'pkcs1.key');
+    execFileSync('openssl', ['rsa', '-in', path.join(blog.dir, 'keys', 'private.key'), '-traditional', '-out', pkcs1], { stdio: 'ignore' });
+    assert.match(readFileSync(pkcs1, 'utf8'), /BEGIN RSA PRIVATE KEY/);
+    const fromPkcs1 = await runVouch(['token', 'sign', '--key', pkcs1, '--iss', 'shop.example', '--sub', 'c-43']);
+    assert.equal(fromPkcs1.code, 0, fromPkcs1.stderr);
+    const py = execFileSync('python3', [path.join(here, 'pyjwt_verify.py'), fromPkcs1.stdout.trim(), 'pem', `${blog.url}/publickey`, 'shop.example']).toString();
+    assert.equal(JSON.parse(py).sub, 'c-43');
+  } finally {
+    cleanup(dir);
+  }
+});
