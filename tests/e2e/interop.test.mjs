@@ -87,3 +87,28 @@ test('`vouch token sign` output verifies in PyJWT and in Node jsonwebtoken, PKCS
     cleanup(dir);
   }
 });
+
+test('docs/examples/python_token_service.py (the integration guide) issues tokens vouch accepts', async () => {
+  const { startProcess } = await import('./lib.mjs');
+  const dir = tempDir();
+  const gen = await runVouch(['keys', 'generate', '--dir', dir]);
+  assert.equal(gen.code, 0, gen.stderr);
+  const svc = await startProcess('python3', [path.join(repoRoot, 'docs', 'examples', 'python_token_service.py')], {
+    env: { KEYS_DIR: dir, ISSUER: 'shop.example', PORT: '0' }, waitFor: { port: /^listening (\d+)$/m },
+  });
+  try {
+    const res = await fetch(`http://127.0.0.1:${svc.port}/token`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const token = (await res.text()).trim();
+    const r = await runVouch(['token', 'verify', '--key-url', `http://127.0.0.1:${svc.port}/publickey`,
+      '--allow-private-key-urls', '--iss', 'shop.example', token]);
+    assert.equal(r.code, 0, r.stderr);
+    const claims = JSON.parse(r.stdout);
+    assert.equal(claims.given_name, 'Alex');
+    assert.equal(claims.lwicontexts, '{"plan": "gold"}');
+  } finally {
+    await svc.stop();
+    cleanup(dir);
+  }
+});
