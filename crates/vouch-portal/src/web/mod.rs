@@ -1,0 +1,220 @@
+//! HTTP: routes, middleware (security headers, same-origin guard) and the error page type.
+
+mod handlers;
+pub(crate) mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::core::Core;
+
+pub(crate) type AppState = Arc<Core>;
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(handlers::home))
+        .route("/login", get(handlers::login_page).post(handlers::login))
+        .route("/logout", post(handlers::logout))
+        .route("/token", get(handlers::token))
+        .route("/privatekey", get(handlers::token))
+        .route("/publickey", get(handlers::public_key))
+        .route("/publickeys", get(handlers::public_keys))
+        .route("/.well-known/jwks.json", get(handlers::jwks))
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/assets/site.css", get(handlers::site_css))
+        .route("/assets/auth.js", get(handlers::auth_js))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            WebError::Internal.into_response()
+        }))
+        .with_state(state)
+}
+
+/// One middleware for the headers every response carries.
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&state.settings.csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
+    if state.settings.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    // Pages carry per-user data and CSRF tokens: not cached unless a handler says otherwise.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Refuses state-changing requests that a browser says come from another site. Forms also
+/// carry a CSRF token (checked in the handlers): this guard covers browsers that send the
+/// headers, the token covers the rest.
+async fn same_origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !is_same_origin(req.headers(), &state) {
+        return WebError::CrossSite.into_response();
+    }
+    next.run(req).await
+}
+
+fn is_same_origin(headers: &HeaderMap, state: &Core) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.to_str(), Ok("same-origin") | Ok("none")) {
+            return false;
+        }
+    }
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => {
+            let Ok(origin) = origin.to_str() else {
+                return false;
+            };
+            if origin == state.settings.public_origin {
+                return true;
+            }
+            // The origin the request was actually sent to (covers `--addr` with port 0 and
+            // a public URL left at its default).
+            match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+                Some(host) => origin == format!("{}://{host}", state.settings.public_scheme),
+                None => false,
+            }
+        }
+    }
+}
+
+/// Every failure a page request can end in. Rendered as a small HTML page; internal
+/// details go to the log, never to the client.
+#[derive(Debug)]
+pub(crate) enum WebError {
+    BadRequest(String),
+    /// Missing or stale CSRF token.
+    Csrf,
+    /// Origin / Sec-Fetch-Site says another site sent this.
+    CrossSite,
+    TooLarge(usize),
+    UnsupportedMediaType,
+    NotFound,
+    MethodNotAllowed,
+    Busy,
+    Internal,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, title, text, link) = match &self {
+            WebError::BadRequest(m) => (
+                StatusCode::BAD_REQUEST,
+                "Something is wrong with that request",
+                m.clone(),
+                ("/", "Back to the shop"),
+            ),
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form's security token (CSRF token) is missing or out of date, so nothing was \
+                 done. Reload the page and try again."
+                    .to_string(),
+                ("/login", "Reload the sign-in page"),
+            ),
+            WebError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "This form was sent from another website (cross-site request refused). Open our \
+                 site directly and try again."
+                    .to_string(),
+                ("/", "Go to Contoso Outfitters"),
+            ),
+            WebError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Form too large",
+                format!("The form sent more than {limit} bytes, which is more than this site accepts."),
+                ("/login", "Back to sign in"),
+            ),
+            WebError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported form encoding",
+                "Forms must be sent as application/x-www-form-urlencoded.".to_string(),
+                ("/", "Back to the shop"),
+            ),
+            WebError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "We couldn't find that page. It may have moved, or the address may be mistyped."
+                    .to_string(),
+                ("/", "Back to the shop"),
+            ),
+            WebError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not allowed",
+                "That address does not accept this kind of request.".to_string(),
+                ("/", "Back to the shop"),
+            ),
+            WebError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We're busy",
+                "Too many sign-ins are being processed right now. Please try again in a moment."
+                    .to_string(),
+                ("/login", "Back to sign in"),
+            ),
+            WebError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "An unexpected error occurred on our side. Please try again.".to_string(),
+                ("/", "Back to the shop"),
+            ),
+        };
+        let mut res = (status, Html(pages::message(title, &text, link))).into_response();
+        if matches!(self, WebError::Busy) {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        res
+    }
+}
+
+impl From<crate::error::PortalError> for WebError {
+    fn from(e: crate::error::PortalError) -> WebError {
+        tracing::error!(error = %e, "request failed");
+        WebError::Internal
+    }
+}
