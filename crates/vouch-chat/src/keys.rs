@@ -1,1 +1,0 @@
-//! Fetching and caching the public keys that verify customer tokens.
