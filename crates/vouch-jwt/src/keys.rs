@@ -494,3 +494,62 @@ fn check_private_size(pkcs1_der: &[u8]) -> Result<(), KeyError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7638 section 3.1: the example RSA key and its thumbprint.
+    #[test]
+    fn rfc7638_thumbprint_example() {
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let n = B64.decode(n).unwrap();
+        let e = B64.decode("AQAB").unwrap();
+        let key = PublicKey::from_components(&n, &e).unwrap();
+        assert_eq!(key.bits(), 2048);
+        assert_eq!(
+            key.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        // leading zero bytes do not change the key
+        let mut padded = vec![0u8, 0];
+        padded.extend_from_slice(&n);
+        let same = PublicKey::from_components(&padded, &[0, 1, 0, 1]).unwrap();
+        assert_eq!(same.thumbprint(), key.thumbprint());
+        let jwk = key.to_jwk("k1");
+        assert_eq!(
+            jwk,
+            serde_json::json!({"kty":"RSA","use":"sig","alg":"RS256","kid":"k1",
+                "n": B64.encode(&n), "e":"AQAB"})
+        );
+    }
+
+    #[test]
+    fn components_are_checked() {
+        let mut n = vec![0xffu8; 256];
+        n[255] = 0xfb; // odd
+        assert!(PublicKey::from_components(&n, &[1, 0, 1]).is_ok());
+        assert_eq!(
+            PublicKey::from_components(&n[..128], &[1, 0, 1]).unwrap_err(),
+            KeyError::TooSmall { bits: 1024 }
+        );
+        assert_eq!(
+            PublicKey::from_components(&vec![0xff; 1025], &[1, 0, 1]).unwrap_err(),
+            KeyError::TooLarge { bits: 8200 }
+        );
+        for e in [&[][..], &[1], &[2], &[1, 0, 0], &[0]] {
+            assert!(PublicKey::from_components(&n, e).is_err(), "e = {e:?}");
+        }
+        let mut even = n.clone();
+        even[255] = 0xfa;
+        assert!(PublicKey::from_components(&even, &[1, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_len(&[]), 0);
+        assert_eq!(bit_len(&[0, 0]), 0);
+        assert_eq!(bit_len(&[1]), 1);
+        assert_eq!(bit_len(&[0, 0x80, 0]), 16);
+    }
+}

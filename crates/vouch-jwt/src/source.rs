@@ -373,3 +373,43 @@ pub fn multi_key_list(keys: &[(&PublicKey, i64)]) -> Value {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names() {
+        assert_eq!(KeySourceFormat::Pem.as_str(), "pem");
+        assert_eq!(KeySourceFormat::MultiKeyList.as_str(), "multi_key_list");
+        assert_eq!(KeySourceFormat::Jwks.as_str(), "jwks");
+    }
+
+    #[test]
+    fn html_detection() {
+        assert!(looks_like_html("<!doctype html><p>x"));
+        assert!(looks_like_html("<HTML>"));
+        assert!(looks_like_html("<!-- comment --><html>"));
+        assert!(!looks_like_html("-----BEGIN PUBLIC KEY-----"));
+        assert!(!looks_like_html("{\"keys\":[]}"));
+    }
+
+    #[test]
+    fn json_that_is_not_a_source() {
+        for body in ["1", "\"x\"", "null", "true"] {
+            // not starting with { or [ → not recognised as JSON at all
+            assert_eq!(
+                parse_key_source(body.as_bytes()).unwrap_err(),
+                KeySourceError::Unrecognised
+            );
+        }
+        assert_eq!(
+            parse_key_source(b"[1]").unwrap_err().to_string(),
+            "key list entry 1: not a JSON object"
+        );
+        assert!(parse_key_source(br#"{"keys":[],"keys":[]}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("duplicate key"));
+    }
+}

@@ -450,3 +450,61 @@ fn lwicontexts(value: &Value) -> Result<Map<String, Value>, VerifyError> {
     }
     Ok(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_the_designs_and_distinct() {
+        let codes: HashSet<&str> = Reason::ALL.iter().map(Reason::as_str).collect();
+        assert_eq!(codes.len(), 11);
+        assert_eq!(Reason::UnsupportedAlg.as_str(), "unsupported_alg");
+        assert_eq!(Reason::KeyUnavailable.to_string(), "key_unavailable");
+        let e = VerifyError {
+            reason: Reason::Expired,
+            detail: "token expired at 1".into(),
+        };
+        assert_eq!(e.to_string(), "expired: token expired at 1");
+    }
+
+    #[test]
+    fn numeric_dates() {
+        let m = |v: Value| {
+            let mut m = Map::new();
+            m.insert("t".into(), v);
+            numeric_date(&m, "t").map_err(|e| e.reason)
+        };
+        assert_eq!(m(serde_json::json!(5)), Ok(Some(5)));
+        assert_eq!(m(serde_json::json!(5.9)), Ok(Some(5)));
+        assert_eq!(m(serde_json::json!(0)), Ok(Some(0)));
+        assert_eq!(m(serde_json::json!(-0.0)), Ok(Some(0)));
+        assert_eq!(
+            m(serde_json::json!(MAX_NUMERIC_DATE)),
+            Ok(Some(MAX_NUMERIC_DATE))
+        );
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!(-0.1),
+            serde_json::json!(MAX_NUMERIC_DATE + 1),
+            serde_json::json!(1e20),
+            serde_json::json!("5"),
+            serde_json::json!(null),
+        ] {
+            assert_eq!(m(bad), Err(Reason::InvalidClaim));
+        }
+        assert_eq!(numeric_date(&Map::new(), "t"), Ok(None));
+    }
+
+    #[test]
+    fn attacker_strings_are_escaped_and_cut() {
+        let ks = KeySet::default();
+        let header = serde_json::json!({"alg": format!("evil\n{}", "x".repeat(500))});
+        let token = format!("{}.e30.", B64.encode(header.to_string()));
+        let e = verify(&token, &ks, &Validation::new(0)).unwrap_err();
+        assert_eq!(e.reason, Reason::UnsupportedAlg);
+        assert!(!e.detail.contains('\n'));
+        assert!(e.detail.len() < 120, "{}", e.detail);
+    }
+}
