@@ -398,4 +398,31 @@ mod tests {
         // A host name passes the network-free check; the resolver judges its addresses.
         assert!(check_url_str("http://localhost:3000/publickey", false).is_ok());
     }
+
+    proptest::proptest! {
+        /// Every IPv6 wrapping of an IPv4 address is judged like the address itself.
+        #[test]
+        fn embedded_v4_is_unwrapped(raw in proptest::prelude::any::<u32>()) {
+            let v4 = Ipv4Addr::from(raw);
+            let want = classify(IpAddr::V4(v4));
+            let mapped = v4.to_ipv6_mapped();
+            let nat64 = Ipv6Addr::from((0x0064_ff9b_u128 << 96) | u128::from(raw));
+            let six_to_four = Ipv6Addr::from((0x2002_u128 << 112) | (u128::from(raw) << 80) | 1);
+            proptest::prop_assert_eq!(classify(IpAddr::V6(mapped)), want);
+            proptest::prop_assert_eq!(classify(IpAddr::V6(nat64)), want);
+            proptest::prop_assert_eq!(classify(IpAddr::V6(six_to_four)), want);
+        }
+
+        /// Nothing outside 2000::/3 is ever public.
+        #[test]
+        fn only_global_unicast_v6_is_public(raw in proptest::prelude::any::<u128>()) {
+            let ip = Ipv6Addr::from(raw);
+            let embeds_v4 = in_v6(raw, 0xffff_0000_0000, 96)
+                || in_v6(raw, 0, 96)
+                || in_v6(raw, 0x0064_ff9b_u128 << 96, 96);
+            if !embeds_v4 && !in_v6(raw, 0x2000_u128 << 112, 3) {
+                proptest::prop_assert!(!classify(IpAddr::V6(ip)).is_public());
+            }
+        }
+    }
 }

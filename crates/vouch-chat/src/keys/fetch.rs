@@ -260,3 +260,41 @@ pub(crate) fn map_reqwest(e: reqwest::Error, timeout: Duration) -> KeyFetchError
         detail: root_message(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn age(values: &[&str]) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(CACHE_CONTROL, HeaderValue::from_str(v).unwrap());
+        }
+        cache_max_age(&h)
+    }
+
+    #[test]
+    fn cache_control_parsing() {
+        assert_eq!(age(&[]), None);
+        assert_eq!(age(&["public"]), None);
+        assert_eq!(age(&["max-age=600"]), Some(Duration::from_secs(600)));
+        assert_eq!(
+            age(&["public, MAX-AGE = 30"]),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(age(&["max-age=\"45\""]), Some(Duration::from_secs(45)));
+        assert_eq!(
+            age(&["s-maxage=9, max-age=10"]),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(age(&["max-age=600", "no-store"]), Some(Duration::ZERO));
+        assert_eq!(age(&["no-cache"]), Some(Duration::ZERO));
+        assert_eq!(age(&["max-age=abc"]), None);
+        assert_eq!(age(&["max-age=-5"]), None);
+        assert_eq!(
+            age(&["max-age=99999999999999999999999"]),
+            Some(MAX_CACHE_AGE)
+        );
+    }
+}
