@@ -129,7 +129,7 @@ impl PublicKey {
     /// Reads `BEGIN PUBLIC KEY` (SPKI) or `BEGIN RSA PUBLIC KEY` (PKCS#1) PEM.
     /// The first key block in the text is used.
     pub fn from_pem(pem_text: &str) -> Result<PublicKey, KeyError> {
-        let blocks = pem::parse_blocks(pem_text, 1).map_err(|e| pem_error(e, "PUBLIC KEY"))?;
+        let (blocks, _) = pem::parse_blocks(pem_text, 1).map_err(|e| pem_error(e, "PUBLIC KEY"))?;
         let block = blocks.into_iter().next().ok_or(KeyError::NotPem {
             expected: "PUBLIC KEY",
         })?;
@@ -356,7 +356,8 @@ impl SigningKey {
     /// Reads PKCS#8 (`BEGIN PRIVATE KEY`, what `openssl genpkey` writes) or PKCS#1
     /// (`BEGIN RSA PRIVATE KEY`, `openssl rsa -traditional`) PEM. Keys under 2048 bits are refused.
     pub fn from_pem(pem_text: &str) -> Result<SigningKey, KeyError> {
-        let blocks = pem::parse_blocks(pem_text, 1).map_err(|e| pem_error(e, "PRIVATE KEY"))?;
+        let (blocks, _) =
+            pem::parse_blocks(pem_text, 1).map_err(|e| pem_error(e, "PRIVATE KEY"))?;
         let block = blocks.into_iter().next().ok_or(KeyError::NotPem {
             expected: "PRIVATE KEY",
         })?;

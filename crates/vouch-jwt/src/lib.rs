@@ -62,7 +62,7 @@ pub use keys::{
 };
 pub use source::{
     jwks_document, multi_key_list, parse_key_source, KeySet, KeySourceError, KeySourceFormat,
-    SourceKey, MAX_SOURCE_KEYS,
+    SourceKey, MAX_SOURCE_BYTES, MAX_SOURCE_KEYS,
 };
 pub use verify::{
     verify, Claims, Reason, Validation, Verified, VerifyError, DEFAULT_LEEWAY_SECS,

@@ -26,19 +26,14 @@ const BEGIN: &str = "-----BEGIN ";
 const END: &str = "-----END ";
 const DASHES: &str = "-----";
 
-/// Every PEM block in `text`, in order. At most `max` blocks are decoded.
-pub(crate) fn parse_blocks(text: &str, max: usize) -> Result<Vec<PemBlock>, PemError> {
+/// The PEM blocks in `text`, in order: at most `max` are decoded; the flag says whether
+/// more followed.
+pub(crate) fn parse_blocks(text: &str, max: usize) -> Result<(Vec<PemBlock>, bool), PemError> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find(BEGIN) {
         if blocks.len() >= max {
-            // caller decides what "too many" means; signal by returning max + 1 entries
-            blocks.push(PemBlock {
-                label: String::new(),
-                der: Vec::new(),
-                has_headers: false,
-            });
-            return Ok(blocks);
+            return Ok((blocks, true));
         }
         let after_begin = &rest[start + BEGIN.len()..];
         let Some(label_end) = after_begin.find(DASHES) else {
@@ -74,7 +69,7 @@ pub(crate) fn parse_blocks(text: &str, max: usize) -> Result<Vec<PemBlock>, PemE
     if blocks.is_empty() {
         return Err(PemError::NoBlock);
     }
-    Ok(blocks)
+    Ok((blocks, false))
 }
 
 /// PEM text with 64-character lines and a final newline, as openssl writes it.
@@ -103,12 +98,16 @@ mod tests {
     fn round_trip_and_crlf() {
         let der: Vec<u8> = (0..=255u8).collect();
         let pem = encode("PUBLIC KEY", &der);
-        let blocks = parse_blocks(&pem, 10).unwrap();
+        let (blocks, more) = parse_blocks(&pem, 10).unwrap();
+        assert!(!more);
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].label, "PUBLIC KEY");
         assert_eq!(blocks[0].der, der);
         let crlf = format!("  \r\n{}\r\n", pem.replace('\n', "\r\n"));
-        assert_eq!(parse_blocks(&crlf, 10).unwrap()[0].der, der);
+        assert_eq!(parse_blocks(&crlf, 10).unwrap().0[0].der, der);
+        let two = format!("{pem}{pem}");
+        let (blocks, more) = parse_blocks(&two, 1).unwrap();
+        assert_eq!((blocks.len(), more), (1, true));
     }
 
     #[test]

@@ -17,6 +17,8 @@ use serde_json::{json, Map, Value};
 
 /// Most keys one source may publish.
 pub const MAX_SOURCE_KEYS: usize = 100;
+/// Largest key source body read (bytes). The chat service's fetcher stops earlier (64 KiB).
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 
 /// Which of the three formats a body was in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +79,8 @@ impl KeySet {
 pub enum KeySourceError {
     #[error("the body is empty")]
     Empty,
+    #[error("the body is {0} bytes: at most {MAX_SOURCE_BYTES}")]
+    TooLarge(usize),
     #[error("the body is HTML, not a PEM key")]
     Html,
     #[error("the body is not text: expected a PEM public key, a JWKS or a key list (DER must be converted to PEM)")]
@@ -110,6 +114,9 @@ fn entry_err(context: String, error: impl ToString) -> KeySourceError {
 
 /// Finds the format of `body` by its content and reads every key in it.
 pub fn parse_key_source(body: &[u8]) -> Result<(KeySourceFormat, KeySet), KeySourceError> {
+    if body.len() > MAX_SOURCE_BYTES {
+        return Err(KeySourceError::TooLarge(body.len()));
+    }
     let text = std::str::from_utf8(body).map_err(|_| KeySourceError::Binary)?;
     let text = text.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
@@ -157,12 +164,12 @@ fn looks_like_html(text: &str) -> bool {
 }
 
 fn parse_pem_source(text: &str) -> Result<KeySet, KeySourceError> {
-    let blocks = pem::parse_blocks(text, MAX_SOURCE_KEYS).map_err(|e| match e {
+    let (blocks, more) = pem::parse_blocks(text, MAX_SOURCE_KEYS).map_err(|e| match e {
         PemError::NoBlock => KeySourceError::Unrecognised,
         PemError::Unterminated(label) => KeyError::Unterminated { label }.into(),
         PemError::BadBase64(label) => KeyError::BadBase64 { label }.into(),
     })?;
-    if blocks.len() > MAX_SOURCE_KEYS {
+    if more {
         let count = text.matches("-----BEGIN ").count();
         return Err(KeySourceError::TooManyKeys(count));
     }
@@ -265,7 +272,7 @@ fn parse_multi_key_list(entries: &[Value]) -> Result<KeySet, KeySourceError> {
 
 /// The single public key in a PEM text, refusing private keys.
 fn pem_key(text: &str) -> Result<PublicKey, KeyError> {
-    let blocks = pem::parse_blocks(text, 1).map_err(|e| match e {
+    let (blocks, _) = pem::parse_blocks(text, 1).map_err(|e| match e {
         PemError::NoBlock => KeyError::NotPem {
             expected: "PUBLIC KEY",
         },
