@@ -468,7 +468,7 @@
       details.appendChild(summary);
       var ol = el('ol', 'history-transcript');
       transcript.forEach(function (m) {
-        var row = el('li', 'msg ' + (m.sender === 'agent' || m.sender === 'customer' ? m.sender : 'system'));
+        var row = el('li', 'hmsg ' + (m.sender === 'agent' || m.sender === 'customer' ? m.sender : 'system'));
         row.setAttribute('data-sender', str(m.sender));
         row.appendChild(el('span', 'who', m.sender === 'agent' ? 'Agent' : m.sender === 'customer' ? 'Customer' : ''));
         row.appendChild(el('span', 'text', str(m.text)));
