@@ -415,3 +415,32 @@ fn oversized_source_is_refused() {
         KeySourceError::TooLarge(MAX_SOURCE_BYTES + 1)
     );
 }
+
+/// The blog's Node.js `jsonwebtoken` shape: header `{"alg":"RS256","typ":"JWT"}`, its exact
+/// payload (empty `phone_number`), the openssl-made key, PEM published as `/publickey`.
+#[test]
+fn blog_token_shape_verifies() {
+    let payload = serde_json::json!({
+        "sub": "66cb446f-5e43-ea11-a812-000d3a24c087",
+        "preferred_username": "danijel.buljat@test.com",
+        "phone_number": "",
+        "given_name": "Dan",
+        "family_name": "Test",
+        "email": "danijel.buljat@test.com",
+        "iat": NOW,
+        "exp": NOW + 3600,
+        "iss": "omnichannel-custom-portal.azurewebsites.net"
+    });
+    let t = raw_token(
+        key(),
+        r#"{"alg":"RS256","typ":"JWT"}"#,
+        &payload.to_string(),
+    );
+    let (_, keys) = parse_key_source(fixture("public_key.pem").as_bytes()).unwrap();
+    let v = Validation::new(NOW).with_issuer("omnichannel-custom-portal.azurewebsites.net");
+    let ok = verify(&t, &keys, &v).unwrap();
+    assert_eq!(ok.kid, None);
+    assert_eq!(ok.claims.sub, "66cb446f-5e43-ea11-a812-000d3a24c087");
+    assert_eq!(ok.claims.phone_number.as_deref(), Some(""));
+    assert_eq!(ok.claims.given_name.as_deref(), Some("Dan"));
+}
