@@ -86,7 +86,14 @@ mod tests {
 
     #[test]
     fn unknown_static_names_are_not_served() {
-        for name in ["", "x.js", "../assets.rs", "agent.html", "AGENT.JS", "agent.js/"] {
+        for name in [
+            "",
+            "x.js",
+            "../assets.rs",
+            "agent.html",
+            "AGENT.JS",
+            "agent.js/",
+        ] {
             assert!(static_file(name).is_none(), "{name:?} should not be served");
         }
     }
@@ -98,9 +105,15 @@ mod tests {
             // Every <script> must have a src and an empty body.
             let mut rest = lower.as_str();
             while let Some(i) = rest.find("<script") {
-                let tag_end = rest[i..].find('>').map(|e| i + e).expect("unclosed <script");
+                let tag_end = rest[i..]
+                    .find('>')
+                    .map(|e| i + e)
+                    .expect("unclosed <script");
                 let tag = &rest[i..=tag_end];
-                assert!(tag.contains(" src=\"/static/"), "{page}: inline <script>: {tag}");
+                assert!(
+                    tag.contains(" src=\"/static/"),
+                    "{page}: inline <script>: {tag}"
+                );
                 let after = &rest[tag_end + 1..];
                 assert!(
                     after.starts_with("</script>"),
@@ -154,7 +167,13 @@ mod tests {
             assert!(WIDGET_JS.contains(&format!("'{id}'")), "widget lacks {id}");
         }
         for js in [WIDGET_JS, AGENT_JS, ADMIN_JS] {
-            for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+            for sink in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "eval(",
+            ] {
                 assert!(!js.contains(sink), "browser code uses {sink}");
             }
         }
