@@ -265,7 +265,10 @@ impl KeyDir {
         let key = match fs::read_to_string(&adopt) {
             Ok(pem) => {
                 let key = SigningKey::from_pem(&pem).map_err(|e| key_err(&adopt, e))?;
-                tracing::info!(kid = key.kid(), "adopted the existing private.key as the signing key");
+                tracing::info!(
+                    kid = key.kid(),
+                    "adopted the existing private.key as the signing key"
+                );
                 key
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

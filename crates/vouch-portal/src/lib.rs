@@ -190,9 +190,7 @@ pub async fn add_user(config: &PortalConfig, user: NewUser) -> Result<User, Port
     let store = Store::open(config).await?;
     let passwords = Passwords::new(1).await?;
     let hash = passwords.hash(user.password).await?;
-    let result = store
-        .insert_user(&valid, &hash, SystemClock.now())
-        .await;
+    let result = store.insert_user(&valid, &hash, SystemClock.now()).await;
     store.close().await;
     result
 }

@@ -46,9 +46,7 @@ fn hash_blocking(password: &[u8]) -> Result<String, HashError> {
 
 fn verify_blocking(password: &[u8], phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password, &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
         Err(_) => false,
     }
 }

@@ -19,8 +19,7 @@ pub(crate) fn random_secret() -> String {
 /// Only well-formed secrets are looked up; anything else is "no session".
 pub(crate) fn is_well_formed(s: &str) -> bool {
     s.len() == SECRET_LEN
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -120,12 +119,13 @@ mod tests {
         let s = random_secret();
         let h = [HeaderValue::from_str(&format!("a=b; vouch_session={s}; c=d")).unwrap()];
         assert_eq!(cookie_value(h.iter(), "vouch_session"), Some(s.as_str()));
-        let dup = [HeaderValue::from_str(&format!("vouch_session={s}; vouch_session={s}")).unwrap()];
+        let dup =
+            [HeaderValue::from_str(&format!("vouch_session={s}; vouch_session={s}")).unwrap()];
         assert_eq!(cookie_value(dup.iter(), "vouch_session"), None);
         let bad = [HeaderValue::from_static("vouch_session=%00garbage")];
         assert_eq!(cookie_value(bad.iter(), "vouch_session"), None);
-        assert_eq!(constant_time_eq("abc", "abc"), true);
-        assert_eq!(constant_time_eq("abc", "abd"), false);
-        assert_eq!(constant_time_eq("abc", "ab"), false);
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
     }
 }

@@ -349,7 +349,11 @@ pub(crate) async fn healthz() -> Response {
 
 pub(crate) async fn readyz(State(core): State<AppState>) -> Response {
     match core.store.ping().await {
-        Ok(()) => plain(StatusCode::OK, "text/plain; charset=utf-8", "ready\n".into()),
+        Ok(()) => plain(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            "ready\n".into(),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             plain(

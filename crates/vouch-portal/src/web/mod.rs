@@ -42,10 +42,12 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            tracing::error!("a request handler panicked");
-            WebError::Internal.into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                WebError::Internal.into_response()
+            },
+        ))
         .with_state(state)
 }
 
@@ -167,7 +169,9 @@ impl IntoResponse for WebError {
             WebError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Form too large",
-                format!("The form sent more than {limit} bytes, which is more than this site accepts."),
+                format!(
+                    "The form sent more than {limit} bytes, which is more than this site accepts."
+                ),
                 ("/login", "Back to sign in"),
             ),
             WebError::UnsupportedMediaType => (

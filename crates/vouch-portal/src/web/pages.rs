@@ -33,7 +33,12 @@ pub(crate) struct Widget<'a> {
     pub app_id: &'a str,
 }
 
-fn layout(title: &str, viewer: Option<&Viewer<'_>>, main: &str, widget: Option<&Widget<'_>>) -> String {
+fn layout(
+    title: &str,
+    viewer: Option<&Viewer<'_>>,
+    main: &str,
+    widget: Option<&Widget<'_>>,
+) -> String {
     let account = match viewer {
         Some(v) => format!(
             r#"<span class="hello">Hi, {given}</span>
@@ -141,7 +146,11 @@ pub(crate) fn home(viewer: Option<&Viewer<'_>>, widget: Option<&Widget<'_>>) -> 
     </section>{PRODUCTS}"#
         ),
     };
-    let title = if viewer.is_some() { "Your account" } else { "Home" };
+    let title = if viewer.is_some() {
+        "Your account"
+    } else {
+        "Home"
+    };
     layout(title, viewer, &main, widget)
 }
 

@@ -1,0 +1,125 @@
+use reqwest::StatusCode;
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn signed_out_home_links_to_sign_in_and_has_no_widget_without_app_id() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b.get("/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"href="/login""#));
+    assert!(html.contains("Contoso Outfitters"));
+    assert!(!html.contains("Microsoft_Omnichannel_LCWidget"));
+    assert!(!html.contains("data-testid=\"user-name\""));
+}
+
+#[tokio::test]
+async fn widget_snippet_and_auth_script_follow_the_configuration() {
+    let app = TestApp::start_with(|c| {
+        c.chat_url = "http://127.0.0.1:4555".parse().unwrap();
+        c.widget_app_id = Some("0a6c5c4e-demo-app".into());
+    })
+    .await;
+    app.add_user("alex@example.com").await;
+    let snippet = r#"<script id="Microsoft_Omnichannel_LCWidget" src="http://127.0.0.1:4555/livechatwidget/scripts/LiveChatBootstrapper.js" data-app-id="0a6c5c4e-demo-app" data-lcw-version="prod" data-org-id="vouch" data-org-url="http://127.0.0.1:4555"></script>"#;
+
+    // Signed out: the widget is still there (it may be anonymous), and so is the function.
+    let html = app.browser().text("/").await;
+    assert!(html.contains(snippet), "{html}");
+    assert!(html.contains(r#"<script src="/assets/auth.js"></script>"#));
+    assert!(html.find("/assets/auth.js") < html.find("LiveChatBootstrapper"));
+
+    let b = app.signed_in("alex@example.com").await;
+    let html = b.text("/").await;
+    assert!(html.contains(snippet));
+    assert!(html.contains(r#"<span data-testid="user-name">Alex Doe</span>"#));
+    assert!(html.contains(r#"data-testid="logout""#));
+    // No inline script anywhere: the CSP forbids it.
+    assert_eq!(html.matches("<script").count(), 2);
+    assert_eq!(
+        html.matches("<script src=").count() + html.matches("<script id=").count(),
+        2
+    );
+
+    let res = b.get("/assets/auth.js").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/javascript; charset=utf-8"
+    );
+    let js = res.text().await.unwrap();
+    assert!(js.contains("auth.getAuthenticationToken = function (callback)"));
+    assert!(js.contains(r#"xhttp.open("GET", "/token", true)"#));
+    assert!(js.contains("finish(null)"));
+    assert!(js.contains("ontimeout"));
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response() {
+    let app = TestApp::start_with(|c| {
+        c.chat_url = "https://chat.example.test".parse().unwrap();
+    })
+    .await;
+    let b = app.browser();
+    for path in [
+        "/",
+        "/login",
+        "/token",
+        "/publickey",
+        "/nope",
+        "/assets/site.css",
+        "/healthz",
+    ] {
+        let res = b.get(path).await;
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert_eq!(
+            script_src, "script-src 'self' https://chat.example.test",
+            "{path}"
+        );
+        assert!(!script_src.contains("unsafe-inline"));
+        assert!(
+            csp.contains("connect-src 'self' https://chat.example.test wss://chat.example.test")
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(csp.contains("object-src 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(h.get("access-control-allow-origin").is_none());
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_pages() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b.get("/no/such/page").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+    let res = b.http.delete(b.url("/token")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(res.text().await.unwrap().contains("Not allowed"));
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b.get("/healthz").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = b.get("/readyz").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "ready\n");
+}
