@@ -1,0 +1,121 @@
+//! The chat service's one typed configuration: every flag has an environment variable and help.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `vouch chat` flags. Validated by [`crate::ChatService::open`].
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChatConfig {
+    /// Address to listen on.
+    #[arg(long, env = "VOUCH_CHAT_ADDR", default_value = "127.0.0.1:3001")]
+    pub addr: SocketAddr,
+
+    /// Directory for the chat database (created if missing). Used when --database-url is not given.
+    #[arg(long, env = "VOUCH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/chat.db).
+    #[arg(long, env = "VOUCH_CHAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// NATS URL for fan-out between several chat nodes (multi-node is not available in this build).
+    #[arg(long, env = "VOUCH_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// Allow public key URLs on private, loopback or link-local addresses (the demo sets it).
+    #[arg(long, env = "VOUCH_ALLOW_PRIVATE_KEY_URLS", default_value_t = false)]
+    pub allow_private_key_urls: bool,
+
+    /// The service's own origin as browsers see it (e.g. https://chat.example.com); used for the
+    /// console's cookie origin checks and the widget snippet. Default: http://<addr>.
+    #[arg(long, env = "VOUCH_CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Lifetime of customer session tokens and agent sign-ins, in seconds.
+    #[arg(long, env = "VOUCH_CHAT_SESSION_TTL", default_value_t = 12 * 3600)]
+    pub session_ttl: u64,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Abuse limits. Defaults are generous enough for many customers behind one corporate NAT.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Limits {
+    /// Sustained messages per second, per conversation and sender.
+    #[arg(long, env = "VOUCH_CHAT_MSG_RATE", default_value_t = 20)]
+    pub msg_rate: u32,
+
+    /// Message burst per conversation and sender.
+    #[arg(long, env = "VOUCH_CHAT_MSG_BURST", default_value_t = 100)]
+    pub msg_burst: u32,
+
+    /// Sustained widget session creations per second, per client address.
+    #[arg(long, env = "VOUCH_CHAT_SESSION_RATE", default_value_t = 100)]
+    pub session_rate: u32,
+
+    /// Burst of widget session creations per client address.
+    #[arg(long, env = "VOUCH_CHAT_SESSION_BURST", default_value_t = 2000)]
+    pub session_burst: u32,
+
+    /// Largest WebSocket text frame accepted, in bytes.
+    #[arg(long, env = "VOUCH_CHAT_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Longest chat message, in characters.
+    #[arg(long, env = "VOUCH_CHAT_MAX_TEXT_CHARS", default_value_t = 4000)]
+    pub max_text_chars: usize,
+
+    /// Open WebSockets allowed per client address (customers and agents together).
+    #[arg(
+        long,
+        env = "VOUCH_CHAT_MAX_SOCKETS_PER_ADDRESS",
+        default_value_t = 5000
+    )]
+    pub max_sockets_per_address: usize,
+
+    /// Sustained agent sign-in attempts per minute, per client address.
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_RATE_PER_MINUTE", default_value_t = 30)]
+    pub login_rate_per_minute: u32,
+
+    /// Burst of agent sign-in attempts per client address.
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_BURST", default_value_t = 20)]
+    pub login_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            msg_rate: 20,
+            msg_burst: 100,
+            session_rate: 100,
+            session_burst: 2000,
+            max_frame_bytes: 16 * 1024,
+            max_text_chars: 4000,
+            max_sockets_per_address: 5000,
+            login_rate_per_minute: 30,
+            login_burst: 20,
+        }
+    }
+}
+
+impl ChatConfig {
+    /// A configuration with every default, storing its database under `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        ChatConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3001)),
+            data_dir: Some(data_dir.into()),
+            database_url: None,
+            nats_url: None,
+            allow_private_key_urls: false,
+            public_url: None,
+            session_ttl: 12 * 3600,
+            limits: Limits::default(),
+        }
+    }
+
+    pub(crate) fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl)
+    }
+}

@@ -1,0 +1,199 @@
+//! Agents and admins: argon2id passwords (hashed off the runtime, a few at a time) and sign-in
+//! tokens (only their SHA-256 is stored).
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::{new_secret, secret_hash, Chat};
+use crate::error::ChatError;
+use crate::storage::{now_millis, Agent, Millis, Role, Store, StoreError};
+
+/// A new agent or admin.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The bearer token (also set as the console's cookie). Shown once, stored only as a hash.
+    pub token: String,
+    pub agent: Agent,
+    pub expires_at: Millis,
+}
+
+/// Password hashing with a cap on concurrent hashes, so a sign-in flood cannot starve chat
+/// traffic of CPU.
+pub struct Passwords {
+    permits: Arc<Semaphore>,
+    /// A hash to verify against for unknown emails, so they take as long as wrong passwords.
+    dummy: OnceLock<String>,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Passwords {
+    pub fn new() -> Self {
+        Passwords {
+            permits: Arc::new(Semaphore::new(2)),
+            dummy: OnceLock::new(),
+        }
+    }
+
+    /// The argon2id PHC string of `password`.
+    pub async fn hash(&self, password: String) -> Result<String, ChatError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ChatError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|e| ChatError::Internal(e.to_string()))?
+    }
+
+    /// Whether `password` matches the PHC string `hash`.
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool, ChatError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ChatError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let parsed =
+                PasswordHash::new(&hash).map_err(|e| ChatError::Internal(e.to_string()))?;
+            Ok(Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await
+        .map_err(|e| ChatError::Internal(e.to_string()))?
+    }
+
+    async fn dummy_hash(&self) -> Result<String, ChatError> {
+        if let Some(h) = self.dummy.get() {
+            return Ok(h.clone());
+        }
+        let h = self.hash("not a real password".into()).await?;
+        Ok(self.dummy.get_or_init(|| h).clone())
+    }
+}
+
+fn hash_blocking(password: &str) -> Result<String, ChatError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ChatError::Internal(format!("hashing the password failed: {e}")))
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Validates and stores a new agent.
+pub(crate) async fn add_agent(
+    store: &dyn Store,
+    passwords: &Passwords,
+    a: NewAgent,
+) -> Result<Agent, ChatError> {
+    let email = normalize_email(&a.email);
+    if email.is_empty()
+        || email.len() > 254
+        || !email.contains('@')
+        || email.contains(char::is_whitespace)
+    {
+        return Err(ChatError::validation("email", "must be an email address"));
+    }
+    let name = a.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ChatError::validation("name", "must be 1 to 200 characters"));
+    }
+    if a.password.is_empty() || a.password.len() > 1024 {
+        return Err(ChatError::validation("password", "must be 1 to 1024 bytes"));
+    }
+    let hash = passwords.hash(a.password).await?;
+    let agent = Agent {
+        id: Uuid::new_v4(),
+        email,
+        name,
+        role: a.role,
+        created_at: now_millis(),
+    };
+    match store.insert_agent(&agent, &hash).await {
+        Ok(()) => Ok(agent),
+        Err(StoreError::Conflict(m)) => Err(ChatError::Conflict(m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Chat {
+    /// Signs an agent in. Unknown email and wrong password are one error and take the same time.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<SignedIn, ChatError> {
+        if !self.login_limiter.check(&client) {
+            return Err(ChatError::RateLimited);
+        }
+        if password.len() > 1024 || email.len() > 254 {
+            return Err(ChatError::InvalidCredentials);
+        }
+        let found = self
+            .store
+            .find_agent_by_email(&normalize_email(email))
+            .await?;
+        let (agent, hash) = match found {
+            Some((agent, hash)) => (Some(agent), hash),
+            None => (None, self.passwords.dummy_hash().await?),
+        };
+        let ok = self.passwords.verify(password.to_string(), hash).await?;
+        let agent = match (agent, ok) {
+            (Some(agent), true) => agent,
+            _ => return Err(ChatError::InvalidCredentials),
+        };
+        let token = new_secret("vca_");
+        let expires_at = now_millis() + self.session_ttl.as_millis() as Millis;
+        self.store
+            .insert_agent_token(&secret_hash(&token), agent.id, expires_at)
+            .await?;
+        tracing::info!(agent = %agent.id, role = %agent.role, "agent signed in");
+        Ok(SignedIn {
+            token,
+            agent,
+            expires_at,
+        })
+    }
+
+    /// The agent signed in with this bearer token, if it is valid and unexpired.
+    pub async fn agent_for_token(&self, token: &str) -> Result<Option<Agent>, ChatError> {
+        if !token.starts_with("vca_") || token.len() > 128 {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .find_agent_by_token(&secret_hash(token), now_millis())
+            .await?)
+    }
+
+    /// Revokes a sign-in token.
+    pub async fn logout(&self, token: &str) -> Result<(), ChatError> {
+        Ok(self.store.delete_agent_token(&secret_hash(token)).await?)
+    }
+}

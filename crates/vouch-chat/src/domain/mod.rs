@@ -1,0 +1,134 @@
+//! The chat service's rules, between the protocol layer (`crate::http`) and storage.
+//!
+//! * [`sessions`]: where a customer token is checked and mapped to a contact and a conversation.
+//! * [`conversations`]: sending, history, accept, end — and the live frames each one publishes.
+//! * [`agents`]: agents, passwords (argon2id) and sign-in tokens.
+//! * [`settings`]: chat authentication settings and widgets, validated on save.
+//! * [`diagnostics`]: verification failures counted per reason (never the token).
+//! * [`limits`]: rate limits and socket counts.
+
+pub mod agents;
+pub mod conversations;
+pub mod diagnostics;
+pub mod limits;
+pub mod sessions;
+pub mod settings;
+
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::Limits;
+use crate::keys::KeyFetcher;
+use crate::live::hub::Hub;
+use crate::storage::{Sender, Store};
+
+use self::agents::Passwords;
+use self::limits::{RateLimiter, SocketCounter};
+
+/// The chat service's state: storage, the key fetcher, the live hub and the limits.
+/// Shared by every handler behind an `Arc`.
+pub struct Chat {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) keys: KeyFetcher,
+    pub(crate) hub: Hub,
+    pub(crate) limits: Limits,
+    pub(crate) session_ttl: Duration,
+    /// The service's own origins (for the console's cookie checks and the snippet), first = canonical.
+    own_origins: RwLock<Vec<String>>,
+    pub(crate) passwords: Passwords,
+    pub(crate) msg_limiter: RateLimiter<(Uuid, Sender)>,
+    pub(crate) typing_limiter: RateLimiter<(Uuid, Sender)>,
+    pub(crate) session_limiter: RateLimiter<IpAddr>,
+    pub(crate) login_limiter: RateLimiter<IpAddr>,
+    pub(crate) sockets: SocketCounter,
+    /// Flips to true when the service shuts down; open sockets close.
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Chat {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        keys: KeyFetcher,
+        limits: Limits,
+        session_ttl: Duration,
+        own_origins: Vec<String>,
+    ) -> Chat {
+        Chat {
+            store,
+            keys,
+            hub: Hub::new(256, 4096),
+            msg_limiter: RateLimiter::new(limits.msg_rate, 1, limits.msg_burst),
+            typing_limiter: RateLimiter::new(5, 1, 10),
+            session_limiter: RateLimiter::new(limits.session_rate, 1, limits.session_burst),
+            login_limiter: RateLimiter::new(limits.login_rate_per_minute, 60, limits.login_burst),
+            sockets: SocketCounter::new(limits.max_sockets_per_address),
+            limits,
+            session_ttl,
+            own_origins: RwLock::new(own_origins),
+            passwords: Passwords::new(),
+            shutdown: tokio::sync::watch::channel(false).0,
+        }
+    }
+
+    /// Resolves when the service shuts down.
+    pub(crate) fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Tells every open socket to close.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// The service's canonical origin (`http://127.0.0.1:3001`).
+    pub fn public_origin(&self) -> String {
+        self.own_origins
+            .read()
+            .ok()
+            .and_then(|o| o.first().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Whether `origin` is the service's own (the console's).
+    pub fn is_own_origin(&self, origin: &str) -> bool {
+        self.own_origins
+            .read()
+            .map(|o| o.iter().any(|x| x == origin))
+            .unwrap_or(false)
+    }
+
+    /// Sets the own origins once the listening address is known (when `--public-url` was not given).
+    pub(crate) fn set_own_origins(&self, origins: Vec<String>) {
+        if let Ok(mut o) = self.own_origins.write() {
+            *o = origins;
+        }
+    }
+}
+
+/// A random bearer secret: `prefix` + 32 random bytes in base64url. The prefix tells agent
+/// tokens (`vca_`) and customer session tokens (`vcs_`) apart at a glance; the stores keep them
+/// in separate tables, so one can never be used as the other.
+pub(crate) fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// The SHA-256 of a bearer secret: what the database stores and looks up.
+pub(crate) fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// The current Unix time in seconds.
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,123 @@
+//! The widget's public routes: its config and session creation, with CORS answered only to the
+//! widget's allowed origins (the exact origin echoed; methods GET, POST; headers
+//! AuthenticatedUserToken, Content-Type; no credentials).
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde_json::json;
+
+use super::error::{ApiError, ApiResult};
+use super::{json_object, origin_of, AppState, ClientAddr};
+use crate::domain::sessions::SessionRequest;
+use crate::storage::rfc3339;
+
+/// The header that carries the customer's token.
+pub const TOKEN_HEADER: &str = "authenticatedusertoken";
+
+fn app_id_of_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/widgets/")?.split('/').next()
+}
+
+/// CORS for the widget routes, including the preflight.
+pub async fn widget_cors(State(chat): State<AppState>, req: Request, next: Next) -> Response {
+    let origin = origin_of(req.headers());
+    let allowed = match (origin.as_deref(), app_id_of_path(req.uri().path())) {
+        (Some(o), Some(app_id)) => match chat.widget_for(app_id).await {
+            Ok(w) => w.allows_origin(o),
+            Err(_) => false,
+        },
+        _ => false,
+    };
+    let mut res = if req.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    if allowed {
+        if let Some(v) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("AuthenticatedUserToken, Content-Type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("Retry-After"),
+            );
+        }
+    }
+    res
+}
+
+/// `GET /api/v1/widgets/{app_id}/config`
+pub async fn widget_config(
+    State(chat): State<AppState>,
+    Path(app_id): Path<String>,
+) -> ApiResult<Response> {
+    let w = chat.widget_for(&app_id).await?;
+    let auth = match w.auth_settings_id {
+        Some(id) => chat
+            .store
+            .get_auth_settings(id)
+            .await
+            .map_err(|e| ApiError::from(crate::ChatError::from(e)))?
+            .map(|s| json!({"function_name": s.function_name})),
+        None => None,
+    };
+    Ok(
+        Json(json!({"title": w.title, "require_auth": w.require_auth, "auth": auth}))
+            .into_response(),
+    )
+}
+
+fn token_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(TOKEN_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// `POST /api/v1/widgets/{app_id}/sessions`
+pub async fn create_session(
+    State(chat): State<AppState>,
+    Path(app_id): Path<String>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let mut obj = json_object(&body)?;
+    let s = chat
+        .create_session(SessionRequest {
+            app_id,
+            origin: origin_of(&headers),
+            token: token_header(&headers),
+            context: obj.remove("context"),
+            client,
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "session_token": s.session_token,
+            "conversation_id": s.conversation.id,
+            "verified": s.verified,
+            "contact": s.contact,
+            "expires_at": rfc3339(s.expires_at),
+            "state": s.conversation.state,
+        })),
+    )
+        .into_response())
+}

@@ -1,0 +1,81 @@
+//! The widget script, the console and admin pages, and their static files.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::assets;
+
+/// `GET /livechatwidget/scripts/LiveChatBootstrapper.js` — any site may load it.
+pub async fn widget_js() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        [(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "cross-origin",
+        )],
+        assets::WIDGET_JS,
+    )
+        .into_response()
+}
+
+/// The pages' CSP: no inline script or style; sockets only to this service.
+fn page_csp(chat: &AppState) -> HeaderValue {
+    let origin = chat.public_origin();
+    let host = origin
+        .split_once("://")
+        .map(|(_, h)| h)
+        .unwrap_or_default()
+        .to_string();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+    })
+}
+
+fn page(chat: &AppState, html: &'static str) -> Response {
+    let mut res = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, page_csp(chat));
+    res
+}
+
+pub async fn agent_page(State(chat): State<AppState>) -> Response {
+    page(&chat, assets::AGENT_HTML)
+}
+
+pub async fn admin_page(State(chat): State<AppState>) -> Response {
+    page(&chat, assets::ADMIN_HTML)
+}
+
+/// `GET /static/{name}`
+pub async fn static_file(Path(name): Path<String>) -> Response {
+    match assets::static_file(&name) {
+        Some((ct, body)) => (
+            [
+                (header::CONTENT_TYPE, ct),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}

@@ -1,0 +1,66 @@
+//! What the customer and agent sockets share: a writer that never waits forever on a client that
+//! does not read, close frames with a reason, keep-alive, and the per-address socket limit.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::SinkExt;
+
+/// How long one write may wait on a client before the socket is dropped.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Keep-alive ping interval.
+pub const PING_EVERY: Duration = Duration::from_secs(25);
+/// A socket that sends nothing (not even a pong) for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Largest WebSocket message the protocol layer reads at all (bigger closes with 1009). Frames
+/// between the configured frame limit and this get a `frame_too_large` error and the socket stays.
+pub const HARD_MESSAGE_LIMIT: usize = 64 * 1024;
+
+/// Policy violation.
+pub const CLOSE_POLICY: u16 = 1008;
+/// Going away (shutdown).
+pub const CLOSE_AWAY: u16 = 1001;
+/// Try again later (fell behind the live stream: reconnect and resume).
+pub const CLOSE_AGAIN: u16 = 1013;
+
+/// The sending half of a socket.
+pub struct Writer {
+    sink: SplitSink<WebSocket, Message>,
+}
+
+/// The socket could not be written to; the caller ends the connection.
+#[derive(Debug)]
+pub struct Gone;
+
+impl Writer {
+    pub fn new(sink: SplitSink<WebSocket, Message>) -> Self {
+        Writer { sink }
+    }
+
+    async fn send(&mut self, m: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(m)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    /// Sends one JSON text frame.
+    pub async fn text(&mut self, frame: &str) -> Result<(), Gone> {
+        self.send(Message::Text(frame.into())).await
+    }
+
+    pub async fn ping(&mut self) -> Result<(), Gone> {
+        self.send(Message::Ping(bytes::Bytes::new())).await
+    }
+
+    /// Sends a close frame (best effort).
+    pub async fn close(&mut self, code: u16, reason: &str) {
+        let _ = self
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+}

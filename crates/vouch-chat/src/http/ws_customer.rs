@@ -1,0 +1,326 @@
+//! `GET /api/v1/chat?session_token=…`: the customer's socket.
+//!
+//! The upgrade is refused with 401 for an unknown or expired session and 403 when the `Origin`
+//! is not allowed for the session's widget. On connect only live traffic flows; history comes by
+//! `resume`. A verified session must renew its identity at the JWT's `exp`: the server sends
+//! `reauth_required` and answers `send` with that error until an `auth` frame brings a valid
+//! token for the same `sub` (another `sub` ends the conversation and closes the socket).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::error::ApiError;
+use super::socket::{self, Gone, Writer};
+use super::{origin_of, AppState, ClientAddr};
+use crate::domain::limits::SocketSlot;
+use crate::domain::sessions::{Reauth, SessionContext};
+use crate::domain::{unix_now, Chat};
+use crate::error::ChatError;
+use crate::live::frames::{self, ClientFrame, FrameError};
+use crate::storage::{now_millis, Sender};
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The upgrade: session (401), origin (403), socket limit (429), then the socket.
+pub async fn upgrade(
+    State(chat): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let token = query_param(query.as_deref(), "session_token").unwrap_or_default();
+    let ctx = match chat.session_for_token(&token).await {
+        Ok(ctx) => ctx,
+        Err(ChatError::Unauthorized) => {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown or expired session: create a new one",
+            )
+            .into_response()
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match origin_of(&headers) {
+        Some(o) if ctx.widget.allows_origin(&o) => {}
+        _ => return ApiError::from(ChatError::OriginNotAllowed).into_response(),
+    }
+    let Some(slot) = chat.sockets.acquire(client) else {
+        return ApiError::from(ChatError::RateLimited).into_response();
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => return e.into_response(),
+    };
+    ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
+        .max_frame_size(socket::HARD_MESSAGE_LIMIT)
+        .on_upgrade(move |s| run(chat, s, ctx, slot))
+}
+
+/// Sleeps until a Unix time (seconds), or forever when there is none.
+async fn sleep_until_unix(at: Option<i64>) {
+    match at {
+        Some(t) => {
+            let secs = (t - unix_now()).max(0) as u64;
+            tokio::time::sleep(Duration::from_secs(secs)).await
+        }
+        None => std::future::pending().await,
+    }
+}
+
+struct Customer {
+    chat: Arc<Chat>,
+    ctx: SessionContext,
+    writer: Writer,
+    /// The identity expired and no fresh token has come yet.
+    reauth_pending: bool,
+}
+
+impl Customer {
+    /// Whether the verified identity is still valid, re-reading the session (another socket of
+    /// it may have renewed it).
+    async fn identity_valid(&mut self) -> bool {
+        let Some(deadline) = self.ctx.identity_deadline() else {
+            return true;
+        };
+        if unix_now() < deadline {
+            return true;
+        }
+        if matches!(self.chat.reload_session(&mut self.ctx).await, Ok(true)) {
+            if let Some(d) = self.ctx.identity_deadline() {
+                return unix_now() < d;
+            }
+        }
+        false
+    }
+
+    async fn handle_text(&mut self, text: &str) -> Result<bool, Gone> {
+        if text.len() > self.chat.limits.max_frame_bytes {
+            let e = FrameError::new(
+                "frame_too_large",
+                format!(
+                    "frames may be at most {} bytes",
+                    self.chat.limits.max_frame_bytes
+                ),
+            );
+            self.writer.text(&e.frame()).await?;
+            return Ok(true);
+        }
+        let frame = match frames::parse_client_frame(text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.writer.text(&e.frame()).await?;
+                return Ok(true);
+            }
+        };
+        let conv = self.ctx.conversation_id;
+        match frame {
+            ClientFrame::Send {
+                client_msg_id,
+                text,
+                ..
+            } => {
+                if self.reauth_pending || !self.identity_valid().await {
+                    if !self.reauth_pending {
+                        self.reauth_pending = true;
+                        self.writer.text(&frames::reauth_required()).await?;
+                    }
+                    let e = FrameError::new(
+                        "reauth_required",
+                        "your sign-in has expired: send a fresh token in an auth frame",
+                    );
+                    self.writer.text(&e.frame()).await?;
+                    return Ok(true);
+                }
+                match self
+                    .chat
+                    .send_message(conv, Sender::Customer, None, &client_msg_id, &text)
+                    .await
+                {
+                    Ok(a) => {
+                        self.writer
+                            .text(&frames::ack(&client_msg_id, a.message.seq))
+                            .await?
+                    }
+                    Err(e) => self.writer.text(&e.frame()).await?,
+                }
+            }
+            ClientFrame::Resume { after_seq, .. } => self.resume(after_seq).await?,
+            ClientFrame::Auth { token } => return self.auth(&token).await,
+            ClientFrame::Typing { .. } => {
+                if let Err(e) = self.chat.typing(conv, Sender::Customer, None).await {
+                    tracing::debug!(error = %e, "typing notice dropped");
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn resume(&mut self, mut after: i64) -> Result<(), Gone> {
+        loop {
+            let page = match self
+                .chat
+                .history_page(self.ctx.conversation_id, after)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading history failed");
+                    return self
+                        .writer
+                        .text(&frames::error(
+                            "internal",
+                            "history is unavailable; resume again",
+                        ))
+                        .await;
+                }
+            };
+            for m in &page {
+                self.writer.text(&frames::message(m)).await?;
+                after = m.seq;
+            }
+            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Returns false when the socket must close.
+    async fn auth(&mut self, token: &str) -> Result<bool, Gone> {
+        if !self
+            .chat
+            .msg_limiter
+            .check(&(self.ctx.conversation_id, Sender::Customer))
+        {
+            let e = FrameError::new("rate_limited", "too many frames: wait a moment");
+            self.writer.text(&e.frame()).await?;
+            return Ok(true);
+        }
+        match self.chat.reauthenticate(&mut self.ctx, token).await {
+            Ok(Reauth::Renewed { jwt_exp }) => {
+                self.reauth_pending = false;
+                self.writer
+                    .text(&frames::reauthenticated(jwt_exp.saturating_mul(1000)))
+                    .await?;
+                Ok(true)
+            }
+            Ok(Reauth::SubjectChanged) => Ok(false),
+            Err(ChatError::InvalidToken { reason, detail }) => {
+                self.writer
+                    .text(&frames::invalid_token(&reason, &detail))
+                    .await?;
+                Ok(true)
+            }
+            Err(ChatError::Conflict(m)) => {
+                self.writer.text(&frames::error("bad_frame", &m)).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "re-authentication failed");
+                self.writer
+                    .text(&frames::error(
+                        "internal",
+                        "could not check the token; try again",
+                    ))
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketSlot) {
+    let (sink, mut stream) = ws.split();
+    let mut rx = chat.hub.subscribe_conversation(ctx.conversation_id);
+    let mut shutdown = chat.shutdown_signal();
+    let session_end = ctx.session.expires_at;
+    let mut c = Customer {
+        chat: chat.clone(),
+        ctx,
+        writer: Writer::new(sink),
+        reauth_pending: false,
+    };
+    let mut ping = tokio::time::interval(socket::PING_EVERY);
+    ping.tick().await;
+    let mut last_seen = Instant::now();
+    let session_left = Duration::from_millis((session_end - now_millis()).max(0) as u64);
+    let session_timer = tokio::time::sleep(session_left);
+    tokio::pin!(session_timer);
+
+    let reason: Option<(u16, &str)> = loop {
+        let deadline = if c.reauth_pending {
+            None
+        } else {
+            c.ctx.identity_deadline()
+        };
+        tokio::select! {
+            msg = stream.next() => {
+                last_seen = Instant::now();
+                let step = match msg {
+                    None | Some(Err(_)) => break None,
+                    Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(Message::Text(t))) => c.handle_text(t.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => c
+                        .writer
+                        .text(&frames::error("bad_frame", "frames must be JSON text"))
+                        .await
+                        .map(|_| true),
+                    Some(Ok(_)) => Ok(true),
+                };
+                match step {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Identity changed: deliver the end of the conversation, then close.
+                        while let Ok(f) = rx.try_recv() {
+                            if c.writer.text(&f).await.is_err() {
+                                break;
+                            }
+                        }
+                        break Some((socket::CLOSE_POLICY, "identity changed"));
+                    }
+                    Err(Gone) => break None,
+                }
+            }
+            ev = rx.recv() => match ev {
+                Ok(f) => {
+                    if c.writer.text(&f).await.is_err() {
+                        break None;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break Some((socket::CLOSE_AGAIN, "fell behind: reconnect and resume")),
+                Err(RecvError::Closed) => break Some((socket::CLOSE_AWAY, "closing")),
+            },
+            _ = sleep_until_unix(deadline) => {
+                if !c.identity_valid().await {
+                    c.reauth_pending = true;
+                    if c.writer.text(&frames::reauth_required()).await.is_err() {
+                        break None;
+                    }
+                }
+            }
+            _ = &mut session_timer => break Some((socket::CLOSE_POLICY, "session expired")),
+            _ = shutdown.changed() => break Some((socket::CLOSE_AWAY, "server shutting down")),
+            _ = ping.tick() => {
+                if last_seen.elapsed() > socket::IDLE_TIMEOUT || c.writer.ping().await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    if let Some((code, why)) = reason {
+        c.writer.close(code, why).await;
+    }
+}

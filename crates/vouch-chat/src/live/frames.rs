@@ -1,0 +1,253 @@
+//! The WebSocket frames of design.md ("WebSocket frames") and the team's extensions: parsing what
+//! clients send (never panicking, every problem a named error) and building what the server sends.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::hub::Frame;
+use crate::storage::{rfc3339, ConversationState, Message, Millis, Sender};
+
+/// A frame from a customer or agent socket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientFrame {
+    Send {
+        conversation_id: Option<Uuid>,
+        client_msg_id: String,
+        text: String,
+    },
+    Resume {
+        conversation_id: Option<Uuid>,
+        after_seq: i64,
+    },
+    Auth {
+        token: String,
+    },
+    Typing {
+        conversation_id: Option<Uuid>,
+    },
+}
+
+/// Why a client frame was refused: `{"type":"error","error":code,"message"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FrameError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new("bad_frame", message)
+    }
+    /// The error frame for this refusal.
+    pub fn frame(&self) -> Frame {
+        error(self.code, &self.message)
+    }
+}
+
+fn string_field(obj: &serde_json::Map<String, Value>, name: &str) -> Result<String, FrameError> {
+    match obj.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(FrameError::bad(format!("{name} must be a string"))),
+        None => Err(FrameError::bad(format!("{name} is missing"))),
+    }
+}
+
+fn conversation_field(obj: &serde_json::Map<String, Value>) -> Result<Option<Uuid>, FrameError> {
+    match obj.get("conversation_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| FrameError::bad("conversation_id must be a conversation id (UUID)")),
+        Some(_) => Err(FrameError::bad("conversation_id must be a string")),
+    }
+}
+
+/// Parses one text frame. Sizes are checked by the caller before this.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|_| FrameError::bad("the frame is not valid JSON"))?;
+    let Value::Object(obj) = value else {
+        return Err(FrameError::bad("the frame must be a JSON object"));
+    };
+    let kind = match obj.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => return Err(FrameError::bad("type must be a string")),
+        None => return Err(FrameError::bad("type is missing")),
+    };
+    match kind {
+        "send" => Ok(ClientFrame::Send {
+            conversation_id: conversation_field(&obj)?,
+            client_msg_id: string_field(&obj, "client_msg_id")?,
+            text: string_field(&obj, "text")?,
+        }),
+        "resume" => {
+            let after_seq = match obj.get("after_seq") {
+                None | Some(Value::Null) => 0,
+                Some(Value::Number(n)) => match n.as_i64() {
+                    Some(v) if v >= 0 => v,
+                    _ => return Err(FrameError::bad("after_seq must be a whole number ≥ 0")),
+                },
+                Some(_) => return Err(FrameError::bad("after_seq must be a number")),
+            };
+            Ok(ClientFrame::Resume {
+                conversation_id: conversation_field(&obj)?,
+                after_seq,
+            })
+        }
+        "auth" => Ok(ClientFrame::Auth {
+            token: string_field(&obj, "token")?,
+        }),
+        "typing" => Ok(ClientFrame::Typing {
+            conversation_id: conversation_field(&obj)?,
+        }),
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            Err(FrameError::new(
+                "unknown_type",
+                format!("unknown frame type {shown:?}: use send, resume, auth or typing"),
+            ))
+        }
+    }
+}
+
+/// `client_msg_id`: 1–64 of `A-Z a-z 0-9 _ -`.
+pub fn valid_client_msg_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn frame(v: Value) -> Frame {
+    Frame::from(v.to_string())
+}
+
+pub fn ack(client_msg_id: &str, seq: i64) -> Frame {
+    frame(json!({"type": "ack", "client_msg_id": client_msg_id, "seq": seq}))
+}
+
+pub fn message(m: &Message) -> Frame {
+    let mut v = json!({
+        "type": "message",
+        "conversation_id": m.conversation_id,
+        "seq": m.seq,
+        "sender": m.sender,
+        "text": m.text,
+        "sent_at": rfc3339(m.sent_at),
+    });
+    if let (Some(id), Some(obj)) = (&m.client_msg_id, v.as_object_mut()) {
+        obj.insert("client_msg_id".into(), Value::String(id.clone()));
+    }
+    frame(v)
+}
+
+pub fn error(code: &str, message: &str) -> Frame {
+    frame(json!({"type": "error", "error": code, "message": message}))
+}
+
+pub fn invalid_token(reason: &str, message: &str) -> Frame {
+    frame(json!({"type": "error", "error": "invalid_token", "reason": reason, "message": message}))
+}
+
+pub fn reauth_required() -> Frame {
+    frame(json!({"type": "reauth_required"}))
+}
+
+pub fn reauthenticated(expires_at: Millis) -> Frame {
+    frame(json!({"type": "reauthenticated", "expires_at": rfc3339(expires_at)}))
+}
+
+/// State change as the customer sees it.
+pub fn conversation_state(conversation_id: Uuid, state: ConversationState) -> Frame {
+    frame(json!({"type": "conversation", "conversation_id": conversation_id, "state": state}))
+}
+
+/// Conversation frame for agents: the summary (`conversation_id`, `state`, `verified`, `contact`,
+/// `agent_id`, `created_at`) with `type` added.
+pub fn conversation_for_agents(summary: &Value) -> Frame {
+    let mut v = summary.clone();
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(id) = obj.get("id").cloned() {
+            obj.insert("conversation_id".into(), id);
+        }
+        obj.insert("type".into(), Value::String("conversation".into()));
+    }
+    frame(v)
+}
+
+pub fn typing(conversation_id: Uuid, sender: Sender) -> Frame {
+    frame(json!({"type": "typing", "conversation_id": conversation_id, "sender": sender}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_each_kind() {
+        assert_eq!(
+            parse_client_frame(r#"{"type":"send","client_msg_id":"a-1","text":"hi"}"#),
+            Ok(ClientFrame::Send {
+                conversation_id: None,
+                client_msg_id: "a-1".into(),
+                text: "hi".into()
+            })
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"resume","after_seq":3}"#),
+            Ok(ClientFrame::Resume {
+                conversation_id: None,
+                after_seq: 3
+            })
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"auth","token":"x"}"#),
+            Ok(ClientFrame::Auth { token: "x".into() })
+        );
+    }
+
+    #[test]
+    fn names_each_problem() {
+        let code = |s: &str| parse_client_frame(s).unwrap_err().code;
+        assert_eq!(code("{"), "bad_frame");
+        assert_eq!(code("[]"), "bad_frame");
+        assert_eq!(code(r#"{"type":1}"#), "bad_frame");
+        assert_eq!(code(r#"{"type":"send","text":"x"}"#), "bad_frame");
+        assert_eq!(
+            code(r#"{"type":"send","client_msg_id":5,"text":"x"}"#),
+            "bad_frame"
+        );
+        assert_eq!(code(r#"{"type":"resume","after_seq":-1}"#), "bad_frame");
+        assert_eq!(code(r#"{"type":"resume","after_seq":1.5}"#), "bad_frame");
+        assert_eq!(
+            code(r#"{"type":"typing","conversation_id":"nope"}"#),
+            "bad_frame"
+        );
+        assert_eq!(code(r#"{"type":"dance"}"#), "unknown_type");
+    }
+
+    #[test]
+    fn client_msg_ids() {
+        assert!(valid_client_msg_id("abc_DEF-123"));
+        assert!(valid_client_msg_id(&"a".repeat(64)));
+        assert!(!valid_client_msg_id(&"a".repeat(65)));
+        assert!(!valid_client_msg_id(""));
+        assert!(!valid_client_msg_id("a b"));
+        assert!(!valid_client_msg_id("é"));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in ".{0,200}") {
+            let _ = parse_client_frame(&s);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! [`ChatService`]: opening the database, building the router, serving until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::config::ChatConfig;
+use crate::domain::agents::{self, NewAgent, Passwords};
+use crate::domain::settings::normalize_origin;
+use crate::domain::Chat;
+use crate::error::ChatError;
+use crate::keys::{FetcherOptions, KeyFetcher};
+use crate::storage::sqlite::SqliteStore;
+use crate::storage::{Agent, AuthSettings, Store, Widget};
+use crate::{NewAuthSettings, NewWidget};
+
+/// The chat service. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct ChatService {
+    chat: Arc<Chat>,
+    /// False when the own origin is to be taken from the listening address.
+    public_url_given: bool,
+}
+
+/// The database URL the configuration names.
+fn database_url(config: &ChatConfig) -> Result<String, ChatError> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.clone());
+    }
+    let Some(dir) = &config.data_dir else {
+        return Err(ChatError::Config(
+            "give --data-dir DIR (the database is DIR/chat.db) or --database-url sqlite://PATH"
+                .into(),
+        ));
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        ChatError::Config(format!(
+            "cannot create the data directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    Ok(format!("sqlite://{}", dir.join("chat.db").display()))
+}
+
+async fn open_store(config: &ChatConfig) -> Result<Arc<dyn Store>, ChatError> {
+    let url = database_url(config)?;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(ChatError::Config(
+            "PostgreSQL is not available in this build yet: use --database-url sqlite://PATH or --data-dir".into(),
+        ));
+    }
+    if !url.starts_with("sqlite:") {
+        return Err(ChatError::Config(format!(
+            "unsupported database URL scheme in {:?}: use sqlite://PATH",
+            url.split(':').next().unwrap_or_default()
+        )));
+    }
+    let store = SqliteStore::open(&url).await?;
+    Ok(Arc::new(store))
+}
+
+/// The own origins for a listening address: `http://ADDR`, plus `http://localhost:PORT` on loopback.
+fn origins_for_addr(addr: SocketAddr) -> Vec<String> {
+    let mut v = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        v.push(format!("http://localhost:{}", addr.port()));
+    }
+    v
+}
+
+impl ChatService {
+    /// Validates the configuration, opens (and migrates) the database and builds the service.
+    pub async fn open(config: &ChatConfig) -> Result<ChatService, ChatError> {
+        if let Some(nats) = &config.nats_url {
+            let _ = nats;
+            return Err(ChatError::Config(
+                "--nats-url: multi-node chat is not available in this build; run a single chat node without --nats-url".into(),
+            ));
+        }
+        if config.session_ttl < 60 {
+            return Err(ChatError::Config(
+                "--session-ttl must be at least 60 seconds".into(),
+            ));
+        }
+        let l = &config.limits;
+        if l.msg_rate == 0
+            || l.msg_burst == 0
+            || l.session_rate == 0
+            || l.session_burst == 0
+            || l.login_rate_per_minute == 0
+            || l.login_burst == 0
+        {
+            return Err(ChatError::Config("rate limits must be at least 1".into()));
+        }
+        if l.max_frame_bytes < 1024 || l.max_text_chars == 0 || l.max_sockets_per_address == 0 {
+            return Err(ChatError::Config(
+                "--max-frame-bytes must be at least 1024; text and socket limits at least 1".into(),
+            ));
+        }
+        let (own, given) = match &config.public_url {
+            Some(u) => (
+                vec![normalize_origin(u)
+                    .map_err(|m| ChatError::Config(format!("--public-url: {m}")))?],
+                true,
+            ),
+            None => (origins_for_addr(config.addr), false),
+        };
+        let store = open_store(config).await?;
+        let keys = KeyFetcher::new(FetcherOptions {
+            allow_private: config.allow_private_key_urls,
+            ..Default::default()
+        })
+        .map_err(|e| ChatError::Config(format!("key fetcher: {e}")))?;
+        let chat = Chat::new(
+            store,
+            keys,
+            config.limits.clone(),
+            config.session_ttl(),
+            own,
+        );
+        Ok(ChatService {
+            chat: Arc::new(chat),
+            public_url_given: given,
+        })
+    }
+
+    /// Every route of the service.
+    pub fn router(&self) -> axum::Router {
+        crate::http::router(self.chat.clone())
+    }
+
+    /// The domain core (for tests and the CLI's diagnostics).
+    pub fn chat(&self) -> &Arc<Chat> {
+        &self.chat
+    }
+
+    /// Serves on `listener` until `shutdown` completes; open sockets are then closed.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ChatError> {
+        let local = listener.local_addr()?;
+        if !self.public_url_given {
+            self.chat.set_own_origins(origins_for_addr(local));
+        }
+        tracing::info!(addr = %local, origin = %self.chat.public_origin(), "chat service listening");
+        let chat = self.chat.clone();
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                chat.begin_shutdown();
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_auth_settings(
+        &self,
+        s: NewAuthSettings,
+    ) -> Result<AuthSettings, ChatError> {
+        self.chat.create_auth_settings(s).await
+    }
+
+    pub async fn create_widget(&self, w: NewWidget) -> Result<Widget, ChatError> {
+        self.chat.create_widget(w).await
+    }
+
+    pub async fn list_auth_settings(&self) -> Result<Vec<AuthSettings>, ChatError> {
+        self.chat.list_auth_settings().await
+    }
+
+    pub async fn list_widgets(&self) -> Result<Vec<Widget>, ChatError> {
+        self.chat.list_widgets().await
+    }
+
+    /// The embed snippet of a widget (for the CLI's demo output).
+    pub fn snippet(&self, app_id: uuid::Uuid) -> String {
+        self.chat.snippet(app_id)
+    }
+}
+
+/// `vouch chat agents add`: adds an agent or admin to the configured database.
+pub async fn add_agent(config: &ChatConfig, a: NewAgent) -> Result<Agent, ChatError> {
+    let store = open_store(config).await?;
+    agents::add_agent(store.as_ref(), &Passwords::new(), a).await
+}
+
+/// The agent with this email, if any (the CLI's demo seeding uses it to stay idempotent).
+pub async fn find_agent_by_email(
+    config: &ChatConfig,
+    email: &str,
+) -> Result<Option<Agent>, ChatError> {
+    let store = open_store(config).await?;
+    Ok(store
+        .find_agent_by_email(&email.trim().to_lowercase())
+        .await?
+        .map(|(a, _)| a))
+}

@@ -1,1 +1,0 @@
-//! Storage behind one interface; SQLite today, PostgreSQL to follow.

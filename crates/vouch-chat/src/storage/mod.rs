@@ -1,0 +1,160 @@
+//! Storage behind one interface ([`Store`]); SQLite today ([`sqlite::SqliteStore`]), PostgreSQL to
+//! follow without touching the domain or the handlers.
+//!
+//! Where a message is stored: [`Store::append_message`]. Sequence numbers are allocated in the same
+//! transaction as the insert, so they count from 1 without gaps.
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use model::*;
+
+/// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL: {0}")]
+    Unsupported(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the chat service keeps. Implementations must be safe to share between tasks.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database answers (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- chat authentication settings ---
+    async fn insert_auth_settings(&self, s: &AuthSettings) -> StoreResult<()>;
+    async fn update_auth_settings(&self, s: &AuthSettings) -> StoreResult<()>;
+    async fn get_auth_settings(&self, id: Uuid) -> StoreResult<Option<AuthSettings>>;
+    async fn list_auth_settings(&self) -> StoreResult<Vec<AuthSettings>>;
+
+    // --- widgets ---
+    async fn insert_widget(&self, w: &Widget) -> StoreResult<()>;
+    async fn update_widget(&self, w: &Widget) -> StoreResult<()>;
+    async fn get_widget(&self, app_id: Uuid) -> StoreResult<Option<Widget>>;
+    async fn list_widgets(&self) -> StoreResult<Vec<Widget>>;
+
+    // --- agents and their sign-in tokens (only hashes of tokens are stored) ---
+    /// `Conflict` when the email is taken.
+    async fn insert_agent(&self, a: &Agent, password_hash: &str) -> StoreResult<()>;
+    /// The agent and its argon2id password hash.
+    async fn find_agent_by_email(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
+    async fn get_agent(&self, id: Uuid) -> StoreResult<Option<Agent>>;
+    async fn insert_agent_token(
+        &self,
+        token_hash: &[u8],
+        agent_id: Uuid,
+        expires_at: Millis,
+    ) -> StoreResult<()>;
+    /// The agent whose unexpired token has this hash.
+    async fn find_agent_by_token(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<Option<Agent>>;
+    async fn delete_agent_token(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    // --- contacts ---
+    /// Creates the contact of (settings, external id) or updates its fields from fresh claims.
+    async fn upsert_contact(
+        &self,
+        auth_settings_id: Uuid,
+        external_id: &str,
+        fields: &ContactFields,
+        now: Millis,
+    ) -> StoreResult<Contact>;
+    async fn get_contact(&self, id: Uuid) -> StoreResult<Option<Contact>>;
+    async fn activities_for_contact(&self, contact_id: Uuid) -> StoreResult<Vec<Activity>>;
+
+    // --- conversations ---
+    async fn insert_conversation(&self, c: &Conversation) -> StoreResult<()>;
+    async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>>;
+    /// The contact's conversation that is not ended, if any.
+    async fn open_conversation_for_contact(
+        &self,
+        contact_id: Uuid,
+    ) -> StoreResult<Option<Conversation>>;
+    /// In one transaction: the open conversation of `c.contact_id` if there is one (returned with
+    /// `false`), else `c` inserted (returned with `true`). Two browsers of one contact racing get one.
+    async fn open_or_insert_conversation(
+        &self,
+        c: &Conversation,
+    ) -> StoreResult<(Conversation, bool)>;
+    async fn set_conversation_context(
+        &self,
+        id: Uuid,
+        context: &serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<()>;
+    /// Newest first within the state filter; at most `limit`.
+    async fn list_conversations(
+        &self,
+        state: Option<ConversationState>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// Appends a message, allocating the next `seq` in the same transaction. A resend with the same
+    /// (sender, client_msg_id) returns the stored message with `duplicate = true` and stores nothing.
+    /// An ended conversation refuses with `Conflict("ended")` (system messages of `end` excepted).
+    async fn append_message(&self, m: &NewMessage) -> StoreResult<Appended>;
+    /// Messages with `seq > after_seq`, in order, at most `limit`.
+    async fn messages_after(
+        &self,
+        conversation_id: Uuid,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    /// Assigns a waiting conversation to `agent_id` (conditional update: exactly one caller wins;
+    /// the rest get `Conflict`) and appends the system message `joined_text`.
+    async fn accept_conversation(
+        &self,
+        id: Uuid,
+        agent_id: Uuid,
+        joined_text: &str,
+        now: Millis,
+    ) -> StoreResult<(Conversation, Message)>;
+    /// Ends a conversation: state `ended`, the system message `ended_text`, and (when it has a
+    /// contact) the transcript activity — all in one transaction. `Conflict` if already ended.
+    async fn end_conversation(&self, id: Uuid, ended_text: &str, now: Millis)
+        -> StoreResult<Ended>;
+
+    // --- customer sessions (only the hash of the session token is stored) ---
+    async fn insert_session(&self, s: &CustomerSession) -> StoreResult<()>;
+    async fn find_session(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<Option<CustomerSession>>;
+    async fn update_session_jwt_exp(
+        &self,
+        token_hash: &[u8],
+        jwt_exp: Option<i64>,
+    ) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    // --- verification-failure diagnostics (never the token) ---
+    /// Records a failure, counts it per reason, and keeps only the newest `keep` entries.
+    async fn record_verification_failure(
+        &self,
+        f: &VerificationFailure,
+        keep: u32,
+    ) -> StoreResult<()>;
+    async fn verification_failure_counts(&self) -> StoreResult<Vec<(String, i64)>>;
+    async fn recent_verification_failures(
+        &self,
+        limit: u32,
+    ) -> StoreResult<Vec<VerificationFailure>>;
+}
