@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runVouch, startBlogApp, tempDir, cleanup, repoRoot, here } from './lib.mjs';
+import { runVouch, startBlogApp, tempDir, cleanup, repoRoot, here, vouchBin as vouchBinPath } from './lib.mjs';
+const vouchBin = () => vouchBinPath;
 
 const requireFromBlog = createRequire(path.join(repoRoot, 'tests', 'blog-app', 'package.json'));
 const nodeJwt = requireFromBlog('jsonwebtoken');
@@ -109,6 +110,82 @@ test('docs/examples/python_token_service.py (the integration guide) issues token
     assert.equal(claims.lwicontexts, '{"plan": "gold"}');
   } finally {
     await svc.stop();
+    cleanup(dir);
+  }
+});
+
+test("the portal's /token verifies in PyJWT against /publickey and against the JWKS", async () => {
+  const { startProcess, portalLogin } = await import('./lib.mjs');
+  const dir = tempDir();
+  const add = await runVouch(['portal', 'users', 'add', '--data-dir', dir, '--email', 'pat@example.com',
+    '--given-name', 'Pat', '--family-name', 'Lee', '--context', 'plan=gold', '--password-stdin'], { input: 'correct horse battery\n' });
+  assert.equal(add.code, 0, add.stderr);
+  const portal = await startProcess(vouchBin(), ['portal', '--data-dir', dir, '--addr', '127.0.0.1:0', '--issuer', 'shop.example'],
+    { env: { VOUCH_LOG: 'warn' }, waitFor: { url: /^portal: (http:\/\/\S+)$/m } });
+  try {
+    const signedOut = await fetch(`${portal.url}/token`);
+    assert.equal(signedOut.status, 401);
+    assert.equal(signedOut.headers.get('cache-control'), 'no-store');
+    const client = await portalLogin(portal.url, 'pat@example.com', 'correct horse battery');
+    for (const route of ['/token', '/privatekey']) {
+      const res = await client.fetch(`${portal.url}${route}`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^application\/jwt/);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const token = (await res.text()).trim();
+      for (const [mode, url] of [['pem', `${portal.url}/publickey`], ['jwks', `${portal.url}/.well-known/jwks.json`]]) {
+        const out = execFileSync('python3', [path.join(here, 'pyjwt_verify.py'), token, mode, url, 'shop.example']).toString();
+        const claims = JSON.parse(out);
+        assert.equal(claims.email, 'pat@example.com');
+        assert.equal(claims.given_name, 'Pat');
+        assert.equal(claims.lwicontexts, '{"plan":"gold"}');
+        assert.equal(claims.exp - claims.iat, 900);
+      }
+    }
+  } finally {
+    await portal.stop();
+    cleanup(dir);
+  }
+});
+
+test("a chat setting pointing at the blog's /publickey accepts tokens from its /privatekey", async () => {
+  const { startProcess, agentToken } = await import('./lib.mjs');
+  const dir = tempDir();
+  const add = await runVouch(['chat', 'agents', 'add', '--data-dir', dir, '--email', 'root@example.com', '--name', 'Root',
+    '--role', 'admin', '--password-stdin'], { input: 'admin password\n' });
+  assert.equal(add.code, 0, add.stderr);
+  const chat = await startProcess(vouchBin(), ['chat', '--data-dir', dir, '--addr', '127.0.0.1:0', '--allow-private-key-urls'],
+    { env: { VOUCH_LOG: 'warn' }, waitFor: { url: /^chat: (http:\/\/\S+)$/m } });
+  try {
+    const admin = await agentToken(chat.url, 'root@example.com', 'admin password');
+    const auth = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const settingRes = await fetch(`${chat.url}/api/v1/admin/auth-settings`, { method: 'POST', headers: auth, body: JSON.stringify({
+      name: 'Blog site', public_key_url: `${blog.url}/publickey`, function_name: 'auth.getAuthenticationToken',
+      issuer: 'omnichannel-custom-portal.azurewebsites.net' }) });
+    assert.equal(settingRes.status, 201, await settingRes.clone().text());
+    const setting = await settingRes.json();
+    assert.equal(setting.key_count, 1);
+    const widgetRes = await fetch(`${chat.url}/api/v1/admin/widgets`, { method: 'POST', headers: auth, body: JSON.stringify({
+      name: 'Blog widget', allowed_origins: [blog.url], auth_settings_id: setting.id, require_auth: true }) });
+    assert.equal(widgetRes.status, 201, await widgetRes.clone().text());
+    const widget = await widgetRes.json();
+    assert.match(widget.snippet, /id="Microsoft_Omnichannel_LCWidget"/);
+
+    const session = await fetch(`${chat.url}/api/v1/widgets/${widget.app_id}/sessions`, {
+      method: 'POST', headers: { origin: blog.url, AuthenticatedUserToken: await blogToken() } });
+    assert.equal(session.status, 201, await session.clone().text());
+    const body = await session.json();
+    assert.equal(body.verified, true);
+    assert.equal(body.contact.external_id, '66cb446f-5e43-ea11-a812-000d3a24c087');
+    assert.equal(body.contact.given_name, 'Dan');
+
+    const forged = (await blogToken()).replace(/\.[^.]+$/, '.AAAA');
+    const refused = await fetch(`${chat.url}/api/v1/widgets/${widget.app_id}/sessions`, {
+      method: 'POST', headers: { origin: blog.url, AuthenticatedUserToken: forged } });
+    assert.equal(refused.status, 401);
+    assert.deepEqual({ ...(await refused.json()), message: undefined }, { error: 'invalid_token', reason: 'bad_signature', message: undefined });
+  } finally {
+    await chat.stop();
     cleanup(dir);
   }
 });

@@ -103,3 +103,46 @@ export async function launchBrowser() {
 export function cleanup(dir) {
   try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
 }
+
+/** A tiny HTTP client with a cookie jar (no redirects followed), for signing in without a browser. */
+export class CookieClient {
+  constructor() { this.jar = new Map(); }
+  async fetch(url, opts = {}) {
+    const headers = new Headers(opts.headers || {});
+    if (this.jar.size) headers.set('cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(url, { ...opts, headers, redirect: 'manual' });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === '';
+      if (expired) this.jar.delete(name); else this.jar.set(name, value);
+    }
+    return res;
+  }
+}
+
+/** Signs in on a portal through its real form (CSRF token included); resolves the client. */
+export async function portalLogin(portalUrl, email, password) {
+  const client = new CookieClient();
+  const page = await (await client.fetch(`${portalUrl}/login`)).text();
+  const csrf = page.match(/name="csrf_token" value="([^"]+)"/)?.[1];
+  if (!csrf) throw new Error('no csrf_token on the login page');
+  const res = await client.fetch(`${portalUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: portalUrl },
+    body: new URLSearchParams({ email, password, csrf_token: csrf }).toString(),
+  });
+  if (res.status !== 303) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
+  return client;
+}
+
+/** Signs in on the chat service's agent API; resolves the bearer token. */
+export async function agentToken(chatUrl, email, password) {
+  const res = await fetch(`${chatUrl}/api/v1/agent/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`agent sign-in answered ${res.status}: ${await res.text()}`);
+  return (await res.json()).token;
+}
