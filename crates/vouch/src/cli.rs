@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::{cmd_chat, cmd_demo, cmd_keys, cmd_portal, cmd_token};
+use crate::{cmd_bench, cmd_chat, cmd_demo, cmd_keys, cmd_portal, cmd_token};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,6 +32,9 @@ pub enum Command {
     /// RSA signing keys (the files the blog's two openssl commands make).
     #[command(subcommand)]
     Keys(cmd_keys::KeysCommand),
+    /// Throughput benchmarks on loopback, printed beside their same-run baselines.
+    #[command(subcommand)]
+    Bench(cmd_bench::BenchCommand),
     /// Sign or verify a JWT exactly as the portal and the chat service do.
     #[command(subcommand)]
     Token(cmd_token::TokenCommand),
@@ -44,6 +47,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Chat(args) => cmd_chat::run(args).await,
         Command::Keys(cmd) => report(cmd_keys::run(cmd)),
         Command::Token(cmd) => cmd_token::run(cmd).await,
+        Command::Bench(cmd) => cmd_bench::run(cmd).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! own login) and the chat service — plus the key and token tools, `doctor`, `demo` and `bench`.
 
 mod cli;
+mod cmd_bench;
 mod cmd_chat;
 mod cmd_demo;
 mod cmd_keys;
