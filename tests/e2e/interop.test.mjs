@@ -189,3 +189,20 @@ test("a chat setting pointing at the blog's /publickey accepts tokens from its /
     cleanup(dir);
   }
 });
+
+test('`vouch doctor` explains a good key URL and token, and names what is wrong with a bad one', async () => {
+  const token = await blogToken();
+  const good = await runVouch(['doctor', '--key-url', `${blog.url}/publickey`, '--allow-private-key-urls', '--token', token]);
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  assert.match(good.stdout, /PEM/i);
+  assert.doesNotMatch(good.stdout, /^error/m);
+  assert.ok(!good.stdout.includes(token.split('.')[2]), 'the signature never appears in the report');
+
+  const refused = await runVouch(['doctor', '--key-url', `${blog.url}/publickey`, '--token', token]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stdout, /^error\s+127\.0\.0\.1 is a loopback address/m);
+
+  const expired = await runVouch(['doctor', '--key-url', `${blog.url}/publickey`, '--allow-private-key-urls', '--iss', 'another-issuer', '--token', token]);
+  assert.equal(expired.code, 1);
+  assert.match(expired.stdout, /wrong_issuer/);
+});

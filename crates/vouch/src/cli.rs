@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::{cmd_bench, cmd_chat, cmd_demo, cmd_keys, cmd_portal, cmd_token};
+use crate::{cmd_bench, cmd_chat, cmd_demo, cmd_doctor, cmd_keys, cmd_portal, cmd_token};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,6 +32,8 @@ pub enum Command {
     /// RSA signing keys (the files the blog's two openssl commands make).
     #[command(subcommand)]
     Keys(cmd_keys::KeysCommand),
+    /// Explain what is wrong with a key URL or a token, in plain words.
+    Doctor(cmd_doctor::DoctorArgs),
     /// Throughput benchmarks on loopback, printed beside their same-run baselines.
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -48,6 +50,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Keys(cmd) => report(cmd_keys::run(cmd)),
         Command::Token(cmd) => cmd_token::run(cmd).await,
         Command::Bench(cmd) => cmd_bench::run(cmd).await,
+        Command::Doctor(args) => cmd_doctor::run(args).await,
     }
 }
 

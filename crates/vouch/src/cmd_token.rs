@@ -181,7 +181,7 @@ fn parse_claim(pair: &str) -> anyhow::Result<(String, Value)> {
     Ok((name.to_owned(), value))
 }
 
-fn read_token(arg: String) -> anyhow::Result<String> {
+pub fn read_token(arg: String) -> anyhow::Result<String> {
     let token = if arg == "-" {
         let mut buf = String::new();
         std::io::stdin()

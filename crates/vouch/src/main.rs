@@ -5,6 +5,7 @@ mod cli;
 mod cmd_bench;
 mod cmd_chat;
 mod cmd_demo;
+mod cmd_doctor;
 mod cmd_keys;
 mod cmd_portal;
 mod cmd_token;
