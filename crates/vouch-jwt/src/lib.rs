@@ -86,3 +86,9 @@ pub(crate) fn shorten(s: &str) -> String {
         out
     }
 }
+
+/// The Rust example of `docs/integrate.md`, compiled and run as a doc test so the guide
+/// cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/integrate.md")]
+pub struct IntegrationGuide;
