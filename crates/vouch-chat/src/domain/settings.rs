@@ -178,12 +178,14 @@ impl Chat {
             None | Some(Value::Null) => vouch_jwt::DEFAULT_LEEWAY_SECS,
             Some(Value::Number(n)) => match n.as_u64() {
                 Some(v) if v <= MAX_LEEWAY_SECS => v,
-                _ => return Err(invalid(
-                    "leeway_secs",
-                    format!(
+                _ => {
+                    return Err(invalid(
+                        "leeway_secs",
+                        format!(
                         "leeway_secs must be a whole number of seconds from 0 to {MAX_LEEWAY_SECS}"
                     ),
-                )),
+                    ))
+                }
             },
             Some(_) => return Err(invalid("leeway_secs", "leeway_secs must be a number")),
         };

@@ -1,3 +1,7 @@
 //! The integration tests of vouch-chat: one binary, one module per area.
 
+mod agents;
+mod chat;
 mod keys;
+mod sessions;
+mod support;
