@@ -699,18 +699,20 @@
    */
   function explainNetworkFailure() {
     if (navigator.onLine === false) return Promise.resolve(MSG.offline);
-    return fetch(org + '/healthz', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' }).then(
-      function () {
-        return MSG.originNotAllowed;
-      },
-      function () {
-        return MSG.unreachable;
-      }
-    );
+    return reachable().then(function (up) {
+      return up ? MSG.originNotAllowed : MSG.unreachable;
+    });
   }
 
+  /*
+   * Probes this widget's own script URL: it is served with
+   * Cross-Origin-Resource-Policy: cross-origin (it must load on any site), whereas the
+   * service's other routes (/healthz included) are same-origin, which would make an opaque
+   * probe of them fail even when the service is up.
+   */
   function reachable() {
-    return fetch(org + '/healthz', { mode: 'no-cors', credentials: 'omit', cache: 'no-store' }).then(
+    var url = org + '/livechatwidget/scripts/LiveChatBootstrapper.js';
+    return fetch(url, { method: 'HEAD', mode: 'no-cors', credentials: 'omit', cache: 'no-store' }).then(
       function () {
         return true;
       },
