@@ -104,7 +104,7 @@ impl AgentSocket {
                             .text(&frames::ack(&client_msg_id, a.message.seq))
                             .await
                     }
-                    Err(e) => self.writer.text(&e.frame()).await,
+                    Err(e) => self.writer.text(&e.frame_for(&client_msg_id)).await,
                 }
             }
             ClientFrame::Resume {

@@ -142,7 +142,7 @@ impl Customer {
                         "reauth_required",
                         "your sign-in has expired: send a fresh token in an auth frame",
                     );
-                    self.writer.text(&e.frame()).await?;
+                    self.writer.text(&e.frame_for(&client_msg_id)).await?;
                     return Ok(true);
                 }
                 match self
@@ -155,7 +155,7 @@ impl Customer {
                             .text(&frames::ack(&client_msg_id, a.message.seq))
                             .await?
                     }
-                    Err(e) => self.writer.text(&e.frame()).await?,
+                    Err(e) => self.writer.text(&e.frame_for(&client_msg_id)).await?,
                 }
             }
             ClientFrame::Resume { after_seq, .. } => self.resume(after_seq).await?,

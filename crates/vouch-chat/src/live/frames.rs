@@ -48,6 +48,16 @@ impl FrameError {
     pub fn frame(&self) -> Frame {
         error(self.code, &self.message)
     }
+    /// The error frame for a refused `send`, naming its `client_msg_id` (when it is a valid one)
+    /// so the client can mark that message failed.
+    pub fn frame_for(&self, client_msg_id: &str) -> Frame {
+        if !valid_client_msg_id(client_msg_id) {
+            return self.frame();
+        }
+        frame(
+            json!({"type": "error", "error": self.code, "message": self.message, "client_msg_id": client_msg_id}),
+        )
+    }
 }
 
 fn string_field(obj: &serde_json::Map<String, Value>, name: &str) -> Result<String, FrameError> {

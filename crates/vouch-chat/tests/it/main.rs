@@ -3,5 +3,6 @@
 mod agents;
 mod chat;
 mod keys;
+mod limits;
 mod sessions;
 mod support;
