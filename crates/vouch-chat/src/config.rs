@@ -76,11 +76,11 @@ pub struct Limits {
     pub max_sockets_per_address: usize,
 
     /// Sustained agent sign-in attempts per minute, per client address.
-    #[arg(long, env = "VOUCH_CHAT_LOGIN_RATE_PER_MINUTE", default_value_t = 30)]
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_RATE_PER_MINUTE", default_value_t = 60)]
     pub login_rate_per_minute: u32,
 
     /// Burst of agent sign-in attempts per client address.
-    #[arg(long, env = "VOUCH_CHAT_LOGIN_BURST", default_value_t = 20)]
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_BURST", default_value_t = 60)]
     pub login_burst: u32,
 }
 
@@ -94,8 +94,8 @@ impl Default for Limits {
             max_frame_bytes: 16 * 1024,
             max_text_chars: 4000,
             max_sockets_per_address: 5000,
-            login_rate_per_minute: 30,
-            login_burst: 20,
+            login_rate_per_minute: 60,
+            login_burst: 60,
         }
     }
 }
