@@ -746,12 +746,21 @@ async fn jwks_with_ten_thousand_keys_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), "too_large", "{e}");
-    // …and with a limit raised to take it, the key count is refused by the parser.
+    // …and with the fetch limit raised to take it, the parser still refuses the body (its own
+    // 1 MiB cap), and a key set that fits in bytes but has too many keys is refused by count.
     let big = fetcher(FetcherOptions {
         max_body: 16 * 1024 * 1024,
         ..dev_opts()
     });
     let e = big.load(&srv.url("/keys")).await.unwrap_err();
+    assert_eq!(e.code(), "parse", "{e}");
+    assert!(e.to_string().contains("at most"), "{e}");
+    let many = TestServer::start(with_cache_control(
+        jwks_with(vouch_jwt::MAX_SOURCE_KEYS + 1),
+        "max-age=60",
+    ))
+    .await;
+    let e = big.load(&many.url("/keys")).await.unwrap_err();
     assert_eq!(e.code(), "parse", "{e}");
     assert!(e.to_string().contains("too many keys"), "{e}");
     // The fetcher still serves other URLs.
