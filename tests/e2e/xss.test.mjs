@@ -4,9 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withDemo, newContext, portalSignIn, openWidget, widget, widgetSend, waitDelivered, widgetMessages,
+  withDemo, newContext, openWidget, widget, widgetSend, waitDelivered, widgetMessages,
   widgetState, countInWidget, agentSignIn, conversationItem, acceptConversation, agentMessage,
-  agentReply, addPortalUser, AGENT, UI_TIMEOUT,
+  agentReply, addPortalUser, chatLogin, demoAuthSetting, createWidget, startHostServer, hostPageHtml,
+  AGENT, ADMIN, UI_TIMEOUT,
 } from './browser.mjs';
 
 const X = '<img src=x onerror=alert(1)>';
@@ -15,7 +16,8 @@ const NAME_FAMILY = '<b>Bold</b><script>alert(3)</script>';
 const PHONE = '<svg onload=alert(4)>';
 const CTX_NAME = '<i>plan</i>';
 const CTX_VALUE = '<iframe src="javascript:alert(5)"></iframe>';
-const EVIL = { email: 'mallory@example.com', password: 'mallory-pass', given: NAME_GIVEN, family: NAME_FAMILY };
+const EMAIL = '<b>mallory</b>@example.com';
+const EVIL = { email: EMAIL, password: 'mallory-pass', given: NAME_GIVEN, family: NAME_FAMILY };
 
 /** Elements that markup in the data would have created, anywhere in the document (or a root). */
 const INJECTED = 'img, script, svg:not([aria-hidden="true"]), iframe, b, i';
@@ -45,8 +47,15 @@ test('markup in messages, names, phone and context variables renders as text on 
     const dialogs = [];
     for (const p of [page, console_]) p.on('dialog', (d) => dialogs.push(d.message()));
 
-    // The portal itself shows the name as text.
-    await portalSignIn(page, demo.portal, EVIL);
+    // The portal itself shows the name as text. (The address is no valid type=email value,
+    // so the form is submitted without the browser's constraint check.)
+    await page.goto(new URL('/login', demo.portal).href);
+    await page.getByTestId('login-email').fill(EVIL.email);
+    await page.getByTestId('login-password').fill(EVIL.password);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/'),
+      page.getByTestId('login-email').evaluate((i) => i.form.submit()),
+    ]);
     assert.equal(await page.getByTestId('user-name').textContent(), `${NAME_GIVEN} ${NAME_FAMILY}`);
     assert.deepEqual(await injectedIn(page, 'main'), [], 'no element from the user name on the portal page');
 
@@ -66,6 +75,7 @@ test('markup in messages, names, phone and context variables renders as text on 
     await console_.getByTestId('contact-name').filter({ hasText: NAME_GIVEN }).waitFor();
     assert.equal(await console_.getByTestId('contact-name').textContent(), `${NAME_GIVEN} ${NAME_FAMILY}`);
     assert.equal(await console_.getByTestId('contact-phone').textContent(), PHONE);
+    assert.equal(await console_.getByTestId('contact-email').textContent(), EMAIL);
     const row = console_.getByTestId('context-vars').locator('tbody tr').filter({ hasText: CTX_NAME });
     await row.waitFor();
     assert.equal(await row.locator('th').textContent(), CTX_NAME);
@@ -110,5 +120,51 @@ test('markup in messages, names, phone and context variables renders as text on 
     assert.deepEqual(agent.seen.dialogs, []);
     assert.deepEqual(agent.seen.pageErrors, []);
     assert.deepEqual(customer.seen.pageErrors, []);
+  });
+});
+
+test('markup in an admin-set widget title and in the host page title renders as text', { timeout: 120_000 }, async () => {
+  await withDemo(async ({ demo, browser }) => {
+    const host = await startHostServer();
+    try {
+      const TITLE = '<img src=x onerror=alert(6)>Help';
+      const PAGE_TITLE = '<img src=x onerror=alert(7)>Shop';
+      const admin = await chatLogin(demo.chat, ADMIN);
+      const setting = await demoAuthSetting(demo.chat, admin);
+      const created = await createWidget(demo.chat, admin, {
+        name: 'Markup', title: TITLE, allowed_origins: [host.origin], auth_settings_id: setting.id, require_auth: false,
+      });
+      // hostPageHtml puts the title in <title> and <h1> unescaped: escape it so the page's own
+      // markup stays inert and document.title is the raw string the widget sends as page_title.
+      const escaped = PAGE_TITLE.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      host.setPage('/', hostPageHtml({ snippet: created.snippet, title: escaped }));
+
+      const visitor = await newContext(browser);
+      const agent = await newContext(browser);
+      const page = await visitor.context.newPage();
+      const console_ = await agent.context.newPage();
+      await page.goto(host.url);
+      assert.equal(await page.title(), PAGE_TITLE);
+      const w = await openWidget(page);
+      const panelText = await w.panel.textContent();
+      assert.ok(panelText.includes(TITLE), `the widget title is shown as text: ${panelText.slice(0, 200)}`);
+      assert.equal(await countInWidget(page, 'img, script, iframe, b, i'), 0);
+      await widgetSend(page, 'hello');
+      await waitDelivered(page, 'hello');
+      const { conversationId } = await widgetState(page);
+
+      await agentSignIn(console_, demo.chat, AGENT);
+      await conversationItem(console_, conversationId).click();
+      const row = console_.getByTestId('context-vars').locator('tbody tr').filter({ hasText: 'page_title' });
+      await row.waitFor();
+      assert.equal(await row.locator('td').textContent(), PAGE_TITLE);
+      assert.deepEqual(await injectedIn(console_, 'body'), []);
+      for (const s of [visitor.seen, agent.seen]) {
+        assert.deepEqual(s.dialogs, []);
+        assert.deepEqual(s.pageErrors, []);
+      }
+    } finally {
+      await host.close();
+    }
   });
 });
