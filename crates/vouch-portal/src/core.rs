@@ -192,6 +192,7 @@ impl Core {
         self.store
             .create_session(&secrets::hash_secret(&cookie_value), user_id, &csrf, now)
             .await?;
+        tracing::info!(user_id, "signed in");
         Ok(NewSession { cookie_value })
     }
 

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::core::Core;
 
@@ -42,6 +43,8 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
+        // Request lines carry method, path and status only: no headers (cookies), no bodies.
+        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a request handler panicked");
