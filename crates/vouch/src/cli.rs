@@ -26,9 +26,9 @@ pub enum Command {
     /// The portal and the chat service in one process, with demo users and settings.
     Demo(cmd_demo::DemoArgs),
     /// The website: accounts, sign-in, /publickey and /token (and its admin commands).
-    Portal(cmd_portal::PortalArgs),
+    Portal(Box<cmd_portal::PortalArgs>),
     /// The chat service (and its admin commands).
-    Chat(cmd_chat::ChatArgs),
+    Chat(Box<cmd_chat::ChatArgs>),
     /// RSA signing keys (the files the blog's two openssl commands make).
     #[command(subcommand)]
     Keys(cmd_keys::KeysCommand),
@@ -45,8 +45,8 @@ pub enum Command {
 pub async fn run(command: Command) -> ExitCode {
     match command {
         Command::Demo(args) => cmd_demo::run(args).await,
-        Command::Portal(args) => cmd_portal::run(args).await,
-        Command::Chat(args) => cmd_chat::run(args).await,
+        Command::Portal(args) => cmd_portal::run(*args).await,
+        Command::Chat(args) => cmd_chat::run(*args).await,
         Command::Keys(cmd) => report(cmd_keys::run(cmd)),
         Command::Token(cmd) => cmd_token::run(cmd).await,
         Command::Bench(cmd) => cmd_bench::run(cmd).await,
