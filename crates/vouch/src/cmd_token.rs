@@ -85,6 +85,13 @@ pub async fn run(cmd: TokenCommand) -> ExitCode {
                 Ok(token) => token,
                 Err(err) => return crate::cli::report(Err(err)),
             };
+            if token.len() as u64 > MAX_TOKEN_INPUT {
+                // Refused whole, never verified as a silently cut prefix.
+                return print_verdict(Err(VerifyError {
+                    reason: vouch_jwt::Reason::Malformed,
+                    detail: format!("the token is longer than {MAX_TOKEN_INPUT} bytes"),
+                }));
+            }
             let validation = Validation {
                 issuer: iss,
                 leeway_secs: leeway,
@@ -184,8 +191,9 @@ fn parse_claim(pair: &str) -> anyhow::Result<(String, Value)> {
 pub fn read_token(arg: String) -> anyhow::Result<String> {
     let token = if arg == "-" {
         let mut buf = String::new();
+        // One byte more than the limit, so an over-long token is seen as such.
         std::io::stdin()
-            .take(MAX_TOKEN_INPUT)
+            .take(MAX_TOKEN_INPUT + 1)
             .read_to_string(&mut buf)
             .context("cannot read the token from stdin")?;
         buf
