@@ -82,6 +82,36 @@ pub struct Limits {
     /// Burst of agent sign-in attempts per client address.
     #[arg(long, env = "VOUCH_CHAT_LOGIN_BURST", default_value_t = 60)]
     pub login_burst: u32,
+
+    /// Failed sign-in attempts one address may make on one account before it must wait.
+    /// Must be below --login-account-burst, so one address alone can never lock an account.
+    #[arg(
+        long,
+        env = "VOUCH_CHAT_LOGIN_ACCOUNT_ADDRESS_BURST",
+        default_value_t = 5
+    )]
+    pub login_account_address_burst: u32,
+
+    /// Sustained sign-in attempts per minute by one address on one account (below
+    /// --login-account-per-minute).
+    #[arg(
+        long,
+        env = "VOUCH_CHAT_LOGIN_ACCOUNT_ADDRESS_PER_MINUTE",
+        default_value_t = 1
+    )]
+    pub login_account_address_per_minute: u32,
+
+    /// Failed sign-in attempts on one account, from all addresses, before it is locked.
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_ACCOUNT_BURST", default_value_t = 20)]
+    pub login_account_burst: u32,
+
+    /// Sustained sign-in attempts per minute on one account, from all addresses.
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_ACCOUNT_PER_MINUTE", default_value_t = 2)]
+    pub login_account_per_minute: u32,
+
+    /// How long a locked account stays locked, in seconds.
+    #[arg(long, env = "VOUCH_CHAT_LOGIN_LOCKOUT", default_value_t = 15 * 60)]
+    pub login_lockout: u64,
 }
 
 impl Default for Limits {
@@ -96,6 +126,11 @@ impl Default for Limits {
             max_sockets_per_address: 5000,
             login_rate_per_minute: 60,
             login_burst: 60,
+            login_account_address_burst: 5,
+            login_account_address_per_minute: 1,
+            login_account_burst: 20,
+            login_account_per_minute: 2,
+            login_lockout: 15 * 60,
         }
     }
 }

@@ -27,6 +27,10 @@ pub enum ChatError {
     InvalidToken { reason: String, detail: String },
     #[error("too many requests")]
     RateLimited,
+    #[error("too many sign-in attempts: wait {retry_after} s")]
+    TooManyAttempts { retry_after: i64 },
+    #[error("account locked for {retry_after} s after too many failed sign-ins")]
+    AccountLocked { retry_after: i64 },
     #[error("wrong email or password")]
     InvalidCredentials,
     #[error("not signed in")]

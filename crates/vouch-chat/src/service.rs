@@ -92,6 +92,24 @@ impl ChatService {
         {
             return Err(ChatError::Config("rate limits must be at least 1".into()));
         }
+        if l.login_account_address_burst == 0
+            || l.login_account_address_per_minute == 0
+            || l.login_lockout == 0
+        {
+            return Err(ChatError::Config(
+                "sign-in limits and --login-lockout must be at least 1".into(),
+            ));
+        }
+        if l.login_account_address_burst >= l.login_account_burst
+            || l.login_account_address_per_minute >= l.login_account_per_minute
+        {
+            return Err(ChatError::Config(
+                "--login-account-address-burst and --login-account-address-per-minute must be below \
+                 --login-account-burst and --login-account-per-minute, so that one address alone \
+                 cannot lock an account"
+                    .into(),
+            ));
+        }
         if l.max_frame_bytes < 1024 || l.max_text_chars == 0 || l.max_sockets_per_address == 0 {
             return Err(ChatError::Config(
                 "--max-frame-bytes must be at least 1024; text and socket limits at least 1".into(),

@@ -10,7 +10,8 @@ use argon2::Argon2;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::{new_secret, secret_hash, Chat};
+use super::limits::LoginRefusal;
+use super::{new_secret, secret_hash, unix_now, Chat};
 use crate::error::ChatError;
 use crate::storage::{now_millis, Agent, Millis, Role, Store, StoreError};
 
@@ -155,18 +156,36 @@ impl Chat {
         if password.len() > 1024 || email.len() > 254 {
             return Err(ChatError::InvalidCredentials);
         }
-        let found = self
-            .store
-            .find_agent_by_email(&normalize_email(email))
-            .await?;
+        let account = normalize_email(email);
+        let attempt = self
+            .login_throttle
+            .begin(&account, client, unix_now())
+            .map_err(|r| match r {
+                LoginRefusal::TooManyAttempts { retry_after } => {
+                    ChatError::TooManyAttempts { retry_after }
+                }
+                LoginRefusal::Locked { retry_after } => ChatError::AccountLocked { retry_after },
+            })?;
+        let found = self.store.find_agent_by_email(&account).await?;
         let (agent, hash) = match found {
             Some((agent, hash)) => (Some(agent), hash),
             None => (None, self.passwords.dummy_hash().await?),
         };
         let ok = self.passwords.verify(password.to_string(), hash).await?;
         let agent = match (agent, ok) {
-            (Some(agent), true) => agent,
-            _ => return Err(ChatError::InvalidCredentials),
+            (Some(agent), true) => {
+                self.login_throttle.succeeded(attempt, unix_now());
+                agent
+            }
+            _ => {
+                if let Some(secs) = self.login_throttle.failed(attempt, unix_now()) {
+                    tracing::warn!(
+                        lock_secs = secs,
+                        "agent account locked after too many failed sign-ins"
+                    );
+                }
+                return Err(ChatError::InvalidCredentials);
+            }
         };
         let token = new_secret("vca_");
         let expires_at = now_millis() + self.session_ttl.as_millis() as Millis;

@@ -29,7 +29,7 @@ use crate::live::hub::Hub;
 use crate::storage::{Sender, Store};
 
 use self::agents::Passwords;
-use self::limits::{RateLimiter, SocketCounter};
+use self::limits::{LoginThrottle, RateLimiter, SocketCounter};
 
 /// The chat service's state: storage, the key fetcher, the live hub and the limits.
 /// Shared by every handler behind an `Arc`.
@@ -46,6 +46,7 @@ pub struct Chat {
     pub(crate) typing_limiter: RateLimiter<(Uuid, Sender)>,
     pub(crate) session_limiter: RateLimiter<IpAddr>,
     pub(crate) login_limiter: RateLimiter<IpAddr>,
+    pub(crate) login_throttle: LoginThrottle,
     pub(crate) sockets: SocketCounter,
     /// Flips to true when the service shuts down; open sockets close.
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -67,6 +68,13 @@ impl Chat {
             typing_limiter: RateLimiter::new(5, 1, 10),
             session_limiter: RateLimiter::new(limits.session_rate, 1, limits.session_burst),
             login_limiter: RateLimiter::new(limits.login_rate_per_minute, 60, limits.login_burst),
+            login_throttle: LoginThrottle::new(
+                limits.login_account_address_burst,
+                limits.login_account_address_per_minute,
+                limits.login_account_burst,
+                limits.login_account_per_minute,
+                limits.login_lockout,
+            ),
             sockets: SocketCounter::new(limits.max_sockets_per_address),
             limits,
             session_ttl,

@@ -84,6 +84,27 @@ impl From<ChatError> for ApiError {
                 "rate_limited",
                 "too many requests: wait a moment and try again",
             ),
+            TooManyAttempts { retry_after } => ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                body: json!({
+                    "error": "rate_limited",
+                    "message": format!(
+                        "Too many sign-in attempts. Please wait {retry_after} seconds and try again."
+                    ),
+                    "retry_after": retry_after,
+                }),
+            },
+            AccountLocked { retry_after } => ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                body: json!({
+                    "error": "account_locked",
+                    "message": format!(
+                        "This account is temporarily locked after too many failed sign-in attempts. Try again in {}.",
+                        minutes(retry_after)
+                    ),
+                    "retry_after": retry_after,
+                }),
+            },
             InvalidCredentials => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
@@ -105,13 +126,24 @@ impl From<ChatError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let retry = self.status == StatusCode::TOO_MANY_REQUESTS;
+        let retry = (self.status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| self.body["retry_after"].as_i64().unwrap_or(1).max(1));
         let mut res = (self.status, axum::Json(self.body)).into_response();
-        if retry {
+        if let Some(secs) = retry {
             res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
+    }
+}
+
+/// "5 minutes", "1 minute", "45 seconds" for a wait in seconds.
+fn minutes(secs: i64) -> String {
+    match secs {
+        s if s >= 120 => format!("{} minutes", (s + 59) / 60),
+        s if s >= 60 => "1 minute".to_string(),
+        1 => "1 second".to_string(),
+        s => format!("{s} seconds"),
     }
 }
 

@@ -92,7 +92,10 @@ async fn without_allow_private_no_spelling_of_loopback_reaches_the_key_server() 
     );
 
     for (url, msg) in [
-        ("file:///etc/passwd", "https or http URLs only (this one is file:)"),
+        (
+            "file:///etc/passwd",
+            "https or http URLs only (this one is file:)",
+        ),
         (
             "ftp://127.0.0.1/publickey",
             "https or http URLs only (this one is ftp:)",
@@ -123,7 +126,12 @@ async fn without_allow_private_no_spelling_of_loopback_reaches_the_key_server() 
 
     let seen = v4.connections() + v6.as_ref().map_or(0, |s| s.connections());
     assert_eq!(seen, 0, "the loopback key server was contacted");
-    assert!(app.service.list_auth_settings().await.expect("list").is_empty());
+    assert!(app
+        .service
+        .list_auth_settings()
+        .await
+        .expect("list")
+        .is_empty());
 
     // The refusals were the rule, not a dead server: in development mode the same URL works.
     let cli = cli_verify(
@@ -150,10 +158,7 @@ fn counted_body(total: usize, chunk: usize, produced: Arc<AtomicUsize>, pause: D
             }
             let n = chunk.min(total - sent);
             produced.fetch_add(n, Ordering::SeqCst);
-            Some((
-                Ok::<_, std::convert::Infallible>(bytes_of(n)),
-                sent + n,
-            ))
+            Some((Ok::<_, std::convert::Infallible>(bytes_of(n)), sent + n))
         }
     });
     Body::from_stream(stream)
@@ -212,7 +217,8 @@ async fn hostile_key_servers_get_a_clear_422_and_the_service_keeps_serving() {
             get(move || {
                 let d = d.clone();
                 async move {
-                    let mut r: Response = counted_body(HUNDRED_MB, 64 * 1024, d, Duration::ZERO).into_response();
+                    let mut r: Response =
+                        counted_body(HUNDRED_MB, 64 * 1024, d, Duration::ZERO).into_response();
                     r.headers_mut().insert(
                         header::CONTENT_LENGTH,
                         header::HeaderValue::from(HUNDRED_MB as u64),
@@ -238,10 +244,13 @@ async fn hostile_key_servers_get_a_clear_422_and_the_service_keeps_serving() {
         .route("/weak", get(|| async { RSA_1024_PUBLIC_PEM }));
     let srv = Counting::start(router).await;
     let port = srv.addr.port();
-    let srv_router_off_host = Router::new().route(
-        "/hop",
-        get(move || async move { Redirect::temporary(&format!("http://127.0.0.2:{port}/publickey")) }),
-    );
+    let srv_router_off_host =
+        Router::new().route(
+            "/hop",
+            get(move || async move {
+                Redirect::temporary(&format!("http://127.0.0.2:{port}/publickey"))
+            }),
+        );
     let hop = Counting::start(srv_router_off_host).await;
 
     let app = ChatApp::start(true, |_| {}).await;
@@ -254,11 +263,21 @@ async fn hostile_key_servers_get_a_clear_422_and_the_service_keeps_serving() {
         (srv.url("/endless"), "timed out after 5 s"),
         (srv.url("/huge-declared"), "the body is larger than 64 KiB"),
         (srv.url("/huge-chunked"), "the body is larger than 64 KiB"),
-        (srv.url("/ten-thousand-keys"), "the body is larger than 64 KiB"),
-        (srv.url("/weak"), "RSA key of 1024 bits: at least 2048 required"),
-        (hop.url("/hop"), "redirect to another host (127.0.0.2) refused"),
+        (
+            srv.url("/ten-thousand-keys"),
+            "the body is larger than 64 KiB",
+        ),
+        (
+            srv.url("/weak"),
+            "RSA key of 1024 bits: at least 2048 required",
+        ),
+        (
+            hop.url("/hop"),
+            "redirect to another host (127.0.0.2) refused",
+        ),
     ];
-    let attacks = futures_util::future::join_all(cases.iter().map(|(url, _)| app.create_settings(url)));
+    let attacks =
+        futures_util::future::join_all(cases.iter().map(|(url, _)| app.create_settings(url)));
     // While the hostile fetches run, a customer of the good setting keeps getting sessions.
     let token = site_key()
         .sign(&json!({"iss": ISSUER, "sub": "busy", "iat": now(), "exp": now() + 600}))
@@ -293,9 +312,15 @@ async fn hostile_key_servers_get_a_clear_422_and_the_service_keeps_serving() {
         let n = n.load(Ordering::SeqCst);
         assert!(n < 16 * 1024 * 1024, "{name}: {n} bytes produced");
     }
-    assert!(trickled.load(Ordering::SeqCst) < 600 * 16, "the endless body was cut off");
+    assert!(
+        trickled.load(Ordering::SeqCst) < 600 * 16,
+        "the endless body was cut off"
+    );
     // Only the good setting was stored, and it still verifies.
-    assert_eq!(app.service.list_auth_settings().await.expect("list").len(), 1);
+    assert_eq!(
+        app.service.list_auth_settings().await.expect("list").len(),
+        1
+    );
     let (s, v) = app.session(&app_id, Some(&token)).await;
     assert_eq!(s, 201, "{v}");
 }

@@ -144,7 +144,8 @@ fn cases(trap: &Counting) -> Vec<Case> {
 
     // ES256 and PS256.
     let rng = aws_lc_rs::rand::SystemRandom::new();
-    let ec_pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("ec");
+    let ec_pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("ec");
     let ec = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ec_pkcs8.as_ref())
         .expect("ec key");
     let input = format!(
@@ -161,9 +162,11 @@ fn cases(trap: &Counting) -> Vec<Case> {
     let rsa = aws_lc_rs::rsa::KeyPair::from_pkcs8(&pkcs8_der(site_key())).expect("rsa");
     let input = format!(
         "{}.{}",
-        b64(json!({"alg": "PS256", "typ": "JWT", "kid": site_key().kid()})
-            .to_string()
-            .as_bytes()),
+        b64(
+            json!({"alg": "PS256", "typ": "JWT", "kid": site_key().kid()})
+                .to_string()
+                .as_bytes()
+        ),
         b64(c.to_string().as_bytes())
     );
     let mut sig = vec![0u8; rsa.public_modulus_len()];
@@ -183,7 +186,11 @@ fn cases(trap: &Counting) -> Vec<Case> {
     // Signature stripped, truncated, bit-flipped, from another key; payload changed.
     let token = good(&c);
     let (h, p, sig) = parts(&token);
-    v.push(case("signature stripped", format!("{h}.{p}."), R("bad_signature")));
+    v.push(case(
+        "signature stripped",
+        format!("{h}.{p}."),
+        R("bad_signature"),
+    ));
     v.push(case(
         "signature segment removed",
         format!("{h}.{p}"),
@@ -214,11 +221,7 @@ fn cases(trap: &Counting) -> Vec<Case> {
     let evil = with(c.clone(), "sub", json!("the-ceo"));
     v.push(case(
         "payload changed after signing",
-        format!(
-            "{h}.{}.{}",
-            b64(evil.to_string().as_bytes()),
-            b64(&sig)
-        ),
+        format!("{h}.{}.{}", b64(evil.to_string().as_bytes()), b64(&sig)),
         R("bad_signature"),
     ));
 
@@ -251,8 +254,8 @@ fn cases(trap: &Counting) -> Vec<Case> {
 
     // Embedded keys and key URLs: refused, never followed. The URLs name the trap server.
     let attacker_jwk = stranger_key().public_key().to_jwk("attacker");
-    let x5c = base64::engine::general_purpose::STANDARD
-        .encode(stranger_key().public_key().to_spki_der());
+    let x5c =
+        base64::engine::general_purpose::STANDARD.encode(stranger_key().public_key().to_spki_der());
     for (name, extra) in [
         ("jwk", json!(attacker_jwk)),
         ("jku", json!(trap.url("/jwks.json"))),
@@ -355,7 +358,11 @@ fn cases(trap: &Counting) -> Vec<Case> {
     // Duplicate JSON keys (parser differentials).
     v.push(case(
         "duplicate alg in the header",
-        raw(site_key(), r#"{"alg":"RS256","alg":"none"}"#, &c.to_string()),
+        raw(
+            site_key(),
+            r#"{"alg":"RS256","alg":"none"}"#,
+            &c.to_string(),
+        ),
         R("malformed"),
     ));
     v.push(case(
@@ -467,10 +474,14 @@ async fn every_token_attack_gets_the_same_reason_from_the_cli_and_the_sessions_e
     let key_url = keys.url("/jwks");
     let (s, settings) = app.create_settings(&key_url).await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{settings}");
-    let app_id = app
-        .create_widget(settings["id"].as_str(), true)
-        .await;
-    let cli_flags = ["--allow-private-key-urls", "--iss", ISSUER, "--leeway", "60"];
+    let app_id = app.create_widget(settings["id"].as_str(), true).await;
+    let cli_flags = [
+        "--allow-private-key-urls",
+        "--iss",
+        ISSUER,
+        "--leeway",
+        "60",
+    ];
 
     let all = cases(&trap);
     assert!(all.len() > 70, "{} cases", all.len());
@@ -502,7 +513,11 @@ async fn every_token_attack_gets_the_same_reason_from_the_cli_and_the_sessions_e
             assert_eq!(body["contact"]["external_id"], claims["sub"], "{}", c.name);
         } else {
             // The detail never carries the token back.
-            assert!(!cli.stderr.contains(&c.token), "{}: stderr echoes the token", c.name);
+            assert!(
+                !cli.stderr.contains(&c.token),
+                "{}: stderr echoes the token",
+                c.name
+            );
             assert!(
                 !body.to_string().contains(&c.token),
                 "{}: the answer echoes the token",
@@ -535,7 +550,11 @@ async fn a_one_megabyte_token_is_refused_by_both_and_the_service_keeps_serving()
     // Just under 1 MB reaches the verifier; 1.4 MB is refused whole by the CLI's stdin limit
     // (never verified as a cut prefix).
     let one_mb = good(&with(claims(), "filler", json!("f".repeat(750_000))));
-    assert!((990_000..1_048_576).contains(&one_mb.len()), "{}", one_mb.len());
+    assert!(
+        (990_000..1_048_576).contains(&one_mb.len()),
+        "{}",
+        one_mb.len()
+    );
     let huge = good(&with(claims(), "filler", json!("f".repeat(1024 * 1024))));
     for (t, detail) in [
         (&one_mb, "bytes: at most 16384"),
@@ -544,7 +563,11 @@ async fn a_one_megabyte_token_is_refused_by_both_and_the_service_keeps_serving()
         let cli = cli_verify(&key_url, &["--allow-private-key-urls"], t).await;
         assert_eq!(cli.reason(), "malformed", "{cli:?}");
         assert!(cli.stderr.contains(detail), "{}", cli.stderr);
-        assert!(cli.stderr.len() < 1000, "the refusal is short: {}", cli.stderr.len());
+        assert!(
+            cli.stderr.len() < 1000,
+            "the refusal is short: {}",
+            cli.stderr.len()
+        );
     }
 
     let (status, body) = app.session(&app_id, Some(&one_mb)).await;
@@ -553,6 +576,10 @@ async fn a_one_megabyte_token_is_refused_by_both_and_the_service_keeps_serving()
         "a 1 MB header is refused at the HTTP layer: {status} {body}"
     );
     let (status, body) = app.session(&app_id, Some(&good(&claims()))).await;
-    assert_eq!((status, body["verified"].clone()), (201, json!(true)), "{body}");
+    assert_eq!(
+        (status, body["verified"].clone()),
+        (201, json!(true)),
+        "{body}"
+    );
     assert!(app.healthy().await);
 }
