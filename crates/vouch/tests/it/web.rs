@@ -74,3 +74,45 @@ async fn a_signed_out_agents_token_and_customer_tokens_open_nothing_in_the_agent
         Some(401)
     );
 }
+
+#[tokio::test]
+async fn console_and_admin_pages_carry_a_strict_csp_and_the_security_headers() {
+    let app = ChatApp::start(true, |_| {}).await;
+    for path in [
+        "/agent",
+        "/admin",
+        "/static/agent.js",
+        "/api/v1/agent/me",
+        "/nope",
+    ] {
+        let r = app.http.get(app.url(path)).send().await.expect("get");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().expect("csp");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("base-uri 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        if path == "/agent" || path == "/admin" {
+            let directive = |name: &str| {
+                csp.split(';')
+                    .map(str::trim)
+                    .find(|d| d.starts_with(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            assert_eq!(directive("script-src"), "script-src 'self'", "{path}");
+            assert_eq!(directive("style-src"), "style-src 'self'", "{path}");
+            // No inline script or style in the page itself (the CSP would block it anyway).
+            let html = r.text().await.expect("html");
+            assert!(
+                !html.contains("<script>") && !html.contains(" style="),
+                "{path}"
+            );
+        }
+    }
+}
