@@ -225,6 +225,16 @@ impl PortalConfig {
                 return bad(format!("{name} must be at least 1"));
             }
         }
+        if self.login_account_address_burst >= self.login_account_burst
+            || self.login_account_address_per_minute >= self.login_account_per_minute
+        {
+            return bad(
+                "--login-account-address-burst and --login-account-address-per-minute must be \
+                 below --login-account-burst and --login-account-per-minute, so that one address \
+                 alone cannot lock an account"
+                    .into(),
+            );
+        }
         if !(1024..=1024 * 1024).contains(&self.max_form_bytes) {
             return bad("--max-form-bytes must be between 1024 and 1048576".into());
         }

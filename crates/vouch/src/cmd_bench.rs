@@ -124,7 +124,8 @@ async fn http_token_rps(
     // Every bench client signs in from 127.0.0.1: lift the per-address sign-in throttle.
     config.login_address_burst = u32::from(clients) * 2;
     config.login_account_address_burst = u32::from(clients) * 2;
-    config.login_account_burst = u32::from(clients) * 2;
+    // (the account's own burst must stay above the per-address one)
+    config.login_account_burst = u32::from(clients) * 2 + 1;
     let listener = crate::cmd_portal::bind(&mut config).await?;
     let base = format!("http://{}", config.addr);
     vouch_portal::add_user(

@@ -124,6 +124,13 @@ async fn one_address_must_stay_below_the_account_limits() {
         .err()
         .expect("refused");
     assert!(e.to_string().contains("cannot lock an account"), "{e}");
+
+    // The portal holds the same rule for website sign-ins.
+    let mut p = vouch_portal::PortalConfig::new(dir.path().join("portal"));
+    p.login_account_address_per_minute = 2;
+    p.login_account_per_minute = 2;
+    let e = vouch_portal::Portal::open(&p).await.expect_err("refused");
+    assert!(e.to_string().contains("cannot lock an account"), "{e}");
 }
 
 #[tokio::test]
