@@ -43,7 +43,8 @@ pub(crate) fn parse_blocks(text: &str, max: usize) -> Result<(Vec<PemBlock>, boo
         let body_start = &after_begin[label_end + DASHES.len()..];
         let end_marker = format!("{END}{label}{DASHES}");
         let Some(body_end) = body_start.find(&end_marker) else {
-            return Err(PemError::Unterminated(label));
+            // The label is the body's text: cut it like every attacker-chosen string in a message.
+            return Err(PemError::Unterminated(crate::shorten(&label)));
         };
         let body = &body_start[..body_end];
         let mut has_headers = false;
@@ -58,7 +59,7 @@ pub(crate) fn parse_blocks(text: &str, max: usize) -> Result<(Vec<PemBlock>, boo
         }
         let der = STANDARD
             .decode(b64.as_bytes())
-            .map_err(|_| PemError::BadBase64(label.clone()))?;
+            .map_err(|_| PemError::BadBase64(crate::shorten(&label)))?;
         blocks.push(PemBlock {
             label,
             der,
@@ -127,5 +128,23 @@ mod tests {
             ),
             Err(PemError::BadBase64(_))
         ));
+    }
+
+    /// Found by the key_source fuzzer: a 1000-character label came back whole in the message.
+    #[test]
+    fn long_labels_are_cut_in_errors() {
+        let label = "X".repeat(1000);
+        for text in [
+            format!("-----BEGIN {label}-----\nAAAA\n"),
+            format!("-----BEGIN {label}-----\nA*AA\n-----END {label}-----\n"),
+        ] {
+            match parse_blocks(&text, 10) {
+                Err(PemError::Unterminated(l) | PemError::BadBase64(l)) => {
+                    assert!(l.chars().count() <= 65, "label of {} chars", l.len())
+                }
+                Err(e) => panic!("{e:?}"),
+                Ok(_) => panic!("parsed"),
+            }
+        }
     }
 }
