@@ -36,6 +36,16 @@ pub struct ChatConfig {
     #[arg(long, env = "VOUCH_CHAT_SESSION_TTL", default_value_t = 12 * 3600)]
     pub session_ttl: u64,
 
+    /// How long public keys fetched from a key URL are kept when it sends no
+    /// `Cache-Control: max-age`, in seconds.
+    #[arg(long, env = "VOUCH_CHAT_KEY_CACHE_TTL", default_value_t = 3600)]
+    pub key_cache_ttl: u64,
+
+    /// At most one refetch of a key URL per this many seconds when a token names an unknown
+    /// `kid` or fails its signature (also the shortest `max-age` honoured).
+    #[arg(long, env = "VOUCH_CHAT_KEY_REFETCH_INTERVAL", default_value_t = 60)]
+    pub key_refetch_interval: u64,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -146,6 +156,8 @@ impl ChatConfig {
             allow_private_key_urls: false,
             public_url: None,
             session_ttl: 12 * 3600,
+            key_cache_ttl: 3600,
+            key_refetch_interval: 60,
             limits: Limits::default(),
         }
     }

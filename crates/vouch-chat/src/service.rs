@@ -123,9 +123,17 @@ impl ChatService {
             ),
             None => (origins_for_addr(config.addr), false),
         };
+        if config.key_refetch_interval == 0 || config.key_cache_ttl < config.key_refetch_interval {
+            return Err(ChatError::Config(
+                "--key-refetch-interval must be at least 1 second and --key-cache-ttl at least as long"
+                    .into(),
+            ));
+        }
         let store = open_store(config).await?;
         let keys = KeyFetcher::new(FetcherOptions {
             allow_private: config.allow_private_key_urls,
+            cache_ttl: std::time::Duration::from_secs(config.key_cache_ttl),
+            min_refetch_interval: std::time::Duration::from_secs(config.key_refetch_interval),
             ..Default::default()
         })
         .map_err(|e| ChatError::Config(format!("key fetcher: {e}")))?;

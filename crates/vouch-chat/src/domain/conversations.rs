@@ -147,6 +147,13 @@ impl Chat {
                     FrameError::new("conversation_ended", "the conversation has ended")
                 }
                 StoreError::NotFound => FrameError::new("not_found", "no such conversation"),
+                e @ (StoreError::Unavailable(_) | StoreError::Database(_)) => {
+                    tracing::error!(error = %e, conversation = %conversation_id, "storing a message failed");
+                    FrameError::new(
+                        "storage_unavailable",
+                        "the message could not be stored (the server's storage is failing), so it was not delivered: send it again",
+                    )
+                }
                 other => {
                     tracing::error!(error = %other, conversation = %conversation_id, "storing a message failed");
                     FrameError::new("internal", "the message could not be stored; send it again")

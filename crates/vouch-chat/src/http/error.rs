@@ -116,6 +116,14 @@ impl From<ChatError> for ApiError {
                 "conversation_ended",
                 "the conversation has ended",
             ),
+            Storage(crate::storage::StoreError::Unavailable(_)) => {
+                tracing::error!(error = %e, "storage unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the service cannot store data right now (its storage is failing): try again shortly",
+                )
+            }
             Config(_) | Storage(_) | Io(_) | Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::internal()

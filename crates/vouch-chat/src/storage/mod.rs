@@ -27,6 +27,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL: {0}")]
     Unsupported(String),
+    /// The database could not store a write (disk full, I/O error, writer stopped): nothing of
+    /// it was stored, and the same write may be tried again.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
