@@ -2,6 +2,8 @@
 
 mod agents;
 mod chat;
+mod faults;
+mod group_commit;
 mod keys;
 mod limits;
 mod sessions;

@@ -369,13 +369,15 @@ impl TestApp {
     }
 }
 
-type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A WebSocket client that keeps frames it was not waiting for.
 pub struct Ws {
     stream: Stream,
     pending: VecDeque<Value>,
     pub closed: bool,
+    /// The code of the server's close frame, when one came.
+    pub close_code: Option<u16>,
 }
 
 impl Ws {
@@ -383,14 +385,25 @@ impl Ws {
         req: tokio_tungstenite::tungstenite::handshake::client::Request,
     ) -> Result<Ws, u16> {
         match tokio_tungstenite::connect_async(req).await {
-            Ok((stream, _)) => Ok(Ws {
-                stream,
-                pending: VecDeque::new(),
-                closed: false,
-            }),
+            Ok((stream, _)) => Ok(Ws::from_stream(stream)),
             Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
             Err(e) => panic!("websocket connect failed: {e}"),
         }
+    }
+
+    /// A client over an already upgraded stream (e.g. one with a tuned TCP socket).
+    pub fn from_stream(stream: Stream) -> Ws {
+        Ws {
+            stream,
+            pending: VecDeque::new(),
+            closed: false,
+            close_code: None,
+        }
+    }
+
+    /// Forgets the frames kept for later.
+    pub fn drop_pending(&mut self) {
+        self.pending.clear();
     }
 
     pub async fn send(&mut self, v: Value) {
@@ -409,7 +422,12 @@ impl Ws {
         loop {
             match tokio::time::timeout(WAIT, self.stream.next()).await {
                 Err(_) => panic!("no frame within {WAIT:?}"),
-                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => {
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    self.close_code = frame.map(|f| u16::from(f.code));
+                    self.closed = true;
+                    return None;
+                }
+                Ok(None) | Ok(Some(Err(_))) => {
                     self.closed = true;
                     return None;
                 }

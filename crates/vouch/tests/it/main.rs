@@ -1,8 +1,14 @@
+//! The integration tests of the `vouch` binary: one test binary, one module per area.
 //! The adversarial suite of issue 6 (see SECURITY.md at the repository root for the map of
-//! which test proves which defence). One binary, one module per area.
+//! which test proves which defence): `abuse`, `key_urls`, `token_attacks`, `web`.
+//! Durability and faults of issue 7 against the real `vouch chat` process: `kill_restart`,
+//! `disk_full`.
 
 mod abuse;
+mod chat_process;
+mod disk_full;
 mod key_urls;
+mod kill_restart;
 mod support;
 mod token_attacks;
 mod web;
