@@ -147,7 +147,7 @@ impl Chat {
                     FrameError::new("conversation_ended", "the conversation has ended")
                 }
                 StoreError::NotFound => FrameError::new("not_found", "no such conversation"),
-                e @ (StoreError::Unavailable(_) | StoreError::Database(_)) => {
+                e @ StoreError::Unavailable(_) => {
                     tracing::error!(error = %e, conversation = %conversation_id, "storing a message failed");
                     FrameError::new(
                         "storage_unavailable",

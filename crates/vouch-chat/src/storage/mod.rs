@@ -20,7 +20,7 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
@@ -34,6 +34,41 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    /// Errors that mean "cannot store right now" (disk full, I/O error, read-only, locked, the
+    /// connection gone) become [`StoreError::Unavailable`]; the rest stay `Database`.
+    fn from(e: sqlx::Error) -> Self {
+        if is_unavailable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // The primary result code is the low byte of SQLite's extended code: BUSY 5,
+                // LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+                code.parse::<i64>()
+                    .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+            } else {
+                // SQLSTATE classes: 08 connection exception, 53 insufficient resources (disk
+                // full), 57 operator intervention, 58 system error (I/O).
+                ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))
+            }
+        }
+        _ => false,
+    }
+}
 
 /// Everything the chat service keeps. Implementations must be safe to share between tasks.
 #[async_trait]

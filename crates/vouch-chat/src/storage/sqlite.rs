@@ -126,7 +126,24 @@ impl SqliteStore {
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        begin_immediate(&self.writer).await
+    }
+}
+
+/// `BEGIN IMMEDIATE` on the writer. When a COMMIT fails with an I/O error (a full disk), SQLite
+/// has already rolled the transaction back, sqlx's ROLLBACK then fails, and sqlx keeps counting
+/// the connection as inside a transaction, refusing every later BEGIN. Such a connection is
+/// closed and a fresh one opened, so writes work again as soon as the disk does.
+async fn begin_immediate(pool: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
+    match pool.begin_with("BEGIN IMMEDIATE").await {
+        Err(sqlx::Error::InvalidSavePointStatement) => {
+            tracing::warn!("replacing the database writer connection after a failed commit");
+            if let Ok(conn) = pool.acquire().await {
+                let _ = conn.close().await;
+            }
+            Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+        }
+        r => Ok(r?),
     }
 }
 
@@ -450,7 +467,7 @@ async fn apply(tx: &mut Transaction<'static, Sqlite>, op: &Op) -> StoreResult<Ou
 /// Applies `jobs` in one transaction with one commit. `Err` when anything failed other than an
 /// expected refusal: then nothing of the batch is stored (the transaction rolls back on drop).
 async fn write_batch(pool: &SqlitePool, jobs: &[WriteJob]) -> StoreResult<Vec<Outcome>> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_immediate(pool).await?;
     let mut out = Vec::with_capacity(jobs.len());
     for job in jobs {
         out.push(apply(&mut tx, &job.op).await?);

@@ -121,7 +121,7 @@ async fn a_full_disk_refuses_sends_clearly_and_recovers_without_corruption() {
     }
     // New sessions cannot be stored either: a clear 503, not a hang.
     let (s, v) = chat.session_raw(&app_id).await;
-    assert_eq!(s, 503, "{v}");
+    assert_eq!(s, 503, "{v}: {}", chat.logs());
     assert_eq!(v["error"], "storage_unavailable", "{v}");
     // Reading still works: the history is intact and nothing refused shows up.
     for (_, id) in &customers {
