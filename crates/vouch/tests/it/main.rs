@@ -2,9 +2,10 @@
 //! The adversarial suite of issue 6 (see SECURITY.md at the repository root for the map of
 //! which test proves which defence): `abuse`, `key_urls`, `token_attacks`, `web`.
 //! Durability and faults of issue 7 against the real `vouch chat` process: `kill_restart`,
-//! `disk_full`.
+//! `disk_full`. The load harness's smoke test (issue 7, docs/benchmarks.md): `bench`.
 
 mod abuse;
+mod bench;
 mod chat_process;
 mod disk_full;
 mod key_urls;

@@ -1,32 +1,23 @@
-//! `vouch bench …`: throughput figures printed beside the same-run baseline they are judged
-//! against. Everything runs on loopback and stops by itself (bounded in time and count).
+//! `vouch bench token`: `/token` over HTTP with signed-in clients beside raw RSA-2048 signing
+//! measured in the same run.
 
-use std::{
-    process::ExitCode,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
+use std::sync::{
+    atomic::{AtomicBool, AtomicU64, Ordering},
+    Arc,
 };
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
+use clap::Args;
 use serde_json::json;
 use vouch_jwt::SigningKey;
 use vouch_portal::{NewUser, Portal, PortalConfig};
 
+use super::{tempdir, MAX_SECONDS};
+
 /// The seed's Node.js app (express + jsonwebtoken, the blog's code) measured on this kind of
 /// machine (2 cores): `/privatekey` requests per second.
 const NODE_BASELINE_RPS: f64 = 883.0;
-/// Hard cap on any bench duration, so a typo cannot start an endless load.
-const MAX_SECONDS: u64 = 120;
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// `/token` requests/s over HTTP with signed-in clients, beside raw RSA-2048 signs/s.
-    Token(TokenBenchArgs),
-}
 
 #[derive(Args, Debug)]
 pub struct TokenBenchArgs {
@@ -38,13 +29,7 @@ pub struct TokenBenchArgs {
     seconds: u64,
 }
 
-pub async fn run(cmd: BenchCommand) -> ExitCode {
-    crate::cli::report(match cmd {
-        BenchCommand::Token(args) => token(args).await,
-    })
-}
-
-async fn token(args: TokenBenchArgs) -> anyhow::Result<()> {
+pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
@@ -227,14 +212,4 @@ async fn sign_in(base: &str) -> anyhow::Result<reqwest::Client> {
         bail!("sign-in answered {}", res.status());
     }
     Ok(client)
-}
-
-fn tempdir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "vouch-bench-{}-{}",
-        std::process::id(),
-        crate::cmd_token::unix_now()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
