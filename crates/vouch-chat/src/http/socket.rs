@@ -17,6 +17,12 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// between the configured frame limit and this get a `frame_too_large` error and the socket stays.
 pub const HARD_MESSAGE_LIMIT: usize = 64 * 1024;
 
+/// Bytes the WebSocket layer reads at a time. tungstenite's default (128 KiB) is zero-filled on
+/// every read, so each open socket held ~146 KiB of RSS and every frame paid a 128 KiB memset
+/// (measured with `vouch bench chat`, docs/benchmarks.md); bigger frames still arrive whole
+/// (the buffer grows to the frame's length, up to [`HARD_MESSAGE_LIMIT`]).
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Policy violation.
 pub const CLOSE_POLICY: u16 = 1008;
 /// Going away (shutdown).

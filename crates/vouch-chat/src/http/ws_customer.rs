@@ -67,6 +67,7 @@ pub async fn upgrade(
     };
     ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
         .max_frame_size(socket::HARD_MESSAGE_LIMIT)
+        .read_buffer_size(socket::READ_BUFFER_BYTES)
         .on_upgrade(move |s| run(chat, s, ctx, slot))
 }
 
