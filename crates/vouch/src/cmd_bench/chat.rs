@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::server::{cpu_micros, rss_kib, BenchServer, ChildLimits, ServerArgs, Ws};
+use super::server::{
+    cpu_micros, cpu_split_micros, rss_kib, BenchServer, ChildLimits, ServerArgs, Ws,
+};
 use super::stats::{profile, round, Samples};
 use super::MAX_SECONDS;
 
@@ -129,7 +131,11 @@ struct Plan {
     pairs: usize,
 }
 
-async fn measure(server: &BenchServer, args: &ChatBenchArgs, agents: usize) -> anyhow::Result<Value> {
+async fn measure(
+    server: &BenchServer,
+    args: &ChatBenchArgs,
+    agents: usize,
+) -> anyhow::Result<Value> {
     let pairs = args.pairs as usize;
     let run_id = format!("{}-{}", std::process::id(), crate::cmd_token::unix_now());
 
@@ -181,7 +187,7 @@ async fn measure(server: &BenchServer, args: &ChatBenchArgs, agents: usize) -> a
     tokio::time::sleep_until(start).await;
     let pid = server.pid;
     let own_pid = std::process::id();
-    let cpu0 = (pid.and_then(cpu_micros), cpu_micros(own_pid));
+    let cpu0 = (pid.and_then(cpu_split_micros), cpu_micros(own_pid));
 
     let mut c = CustomerOut::default();
     for t in customer_tasks {
@@ -201,10 +207,13 @@ async fn measure(server: &BenchServer, args: &ChatBenchArgs, agents: usize) -> a
         agent_closes.extend(out.closed);
     }
     let wall = start.elapsed().as_secs_f64();
-    let cpu1 = (pid.and_then(cpu_micros), cpu_micros(own_pid));
-    let server_cpu = match (cpu0.0, cpu1.0) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
-        _ => None,
+    let cpu1 = (pid.and_then(cpu_split_micros), cpu_micros(own_pid));
+    let (server_cpu, server_sys) = match (cpu0.0, cpu1.0) {
+        (Some(a), Some(b)) => {
+            let sys = b.1.saturating_sub(a.1) as f64;
+            (Some(b.0.saturating_sub(a.0) as f64 + sys), Some(sys))
+        }
+        _ => (None, None),
     };
     let client_cpu = match (cpu0.1, cpu1.1) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
@@ -246,6 +255,10 @@ async fn measure(server: &BenchServer, args: &ChatBenchArgs, agents: usize) -> a
         "ack_ms": ack,
         "server_cpu_us_per_msg": cpu_per_msg,
         "server_cpu_cores": server_cpu.map(|us| round(us / 1e6 / wall, 2)),
+        "server_cpu_system_share": server_cpu
+            .zip(server_sys)
+            .filter(|(all, _)| *all > 0.0)
+            .map(|(all, sys)| round(sys / all, 2)),
         "load_generator_cpu_cores": client_cpu.map(|us| round(us / 1e6 / wall, 2)),
         "server_rss_kib": pid.and_then(rss_kib),
         "idle": idle,
@@ -338,12 +351,7 @@ async fn open_customers(
 }
 
 /// Server RSS before and after opening `k` idle customer sockets on sessions created beforehand.
-async fn idle_rss(
-    server: &BenchServer,
-    pid: u32,
-    k: usize,
-    run_id: &str,
-) -> anyhow::Result<Value> {
+async fn idle_rss(server: &BenchServer, pid: u32, k: usize, run_id: &str) -> anyhow::Result<Value> {
     let tokens = sign_tokens(server, &format!("idle-{run_id}"), k).await?;
     let sessions = create_sessions(server, &tokens).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -95,10 +95,8 @@ struct KeyServer {
 
 impl KeyServer {
     async fn start(pem: String) -> anyhow::Result<KeyServer> {
-        let app = axum::Router::new().route(
-            "/publickey",
-            axum::routing::get(move || async move { pem }),
-        );
+        let app =
+            axum::Router::new().route("/publickey", axum::routing::get(move || async move { pem }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/publickey", listener.local_addr()?);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -162,7 +160,9 @@ impl BenchServer {
         let (base, pid, child, dir, admin, agent_emails, password) = match &args.chat_url {
             Some(url) => {
                 let password = std::env::var("VOUCH_BENCH_PASSWORD").map_err(|_| {
-                    anyhow!("--chat-url needs the admin's and agents' password in VOUCH_BENCH_PASSWORD")
+                    anyhow!(
+                        "--chat-url needs the admin's and agents' password in VOUCH_BENCH_PASSWORD"
+                    )
                 })?;
                 let admin = args.admin_email.clone().ok_or_else(|| {
                     anyhow!("--chat-url needs --admin-email (to create the bench's widget)")
@@ -203,6 +203,11 @@ impl BenchServer {
                 )
             }
         };
+        if let Some(pid) = pid {
+            eprintln!(
+                "bench: chat service {base}, pid {pid} (profile it with `perf record -p {pid}`)"
+            );
+        }
         let ws_base = format!("ws{}", base.trim_start_matches("http"));
         let mut server = BenchServer {
             base,
@@ -217,7 +222,9 @@ impl BenchServer {
             _keys: keys,
         };
         let admin_token = server.login(&admin, &password).await?;
-        server.app_id = server.create_widget(&admin_token, &server._keys.url).await?;
+        server.app_id = server
+            .create_widget(&admin_token, &server._keys.url)
+            .await?;
         for email in &agent_emails {
             let token = server.login(email, &password).await?;
             server.agent_tokens.push(token);
@@ -436,7 +443,12 @@ async fn spawn_child(
         .args(["--session-rate", "1000000", "--session-burst", "1000000"])
         .args(["--msg-rate", &limits.msg_rate.to_string()])
         .args(["--msg-burst", &limits.msg_burst.to_string()])
-        .args(["--login-burst", &sign_ins, "--login-rate-per-minute", &sign_ins])
+        .args([
+            "--login-burst",
+            &sign_ins,
+            "--login-rate-per-minute",
+            &sign_ins,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log_file))
@@ -471,6 +483,11 @@ async fn spawn_child(
 
 /// User + system CPU time of a process so far, in microseconds (`/proc/<pid>/stat`).
 pub fn cpu_micros(pid: u32) -> Option<u64> {
+    cpu_split_micros(pid).map(|(user, system)| user + system)
+}
+
+/// (user, system) CPU time of a process so far, in microseconds (`/proc/<pid>/stat`).
+pub fn cpu_split_micros(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3 (state).
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -480,7 +497,7 @@ pub fn cpu_micros(pid: u32) -> Option<u64> {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let ticks = u64::try_from(ticks).ok().filter(|t| *t > 0)?;
-    Some((utime + stime) * 1_000_000 / ticks)
+    Some((utime * 1_000_000 / ticks, stime * 1_000_000 / ticks))
 }
 
 /// Resident set size of a process, in KiB (`VmRSS` of `/proc/<pid>/status`).

@@ -65,7 +65,8 @@ async fn measure(server: &BenchServer, args: &SessionsBenchArgs) -> anyhow::Resu
     let duration = Duration::from_secs(args.duration);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let run_id = format!("{}-{}", std::process::id(), crate::cmd_token::unix_now());
-    let tokens = Arc::new(sign_tokens(server, &format!("sess-{run_id}"), args.tokens as usize).await?);
+    let tokens =
+        Arc::new(sign_tokens(server, &format!("sess-{run_id}"), args.tokens as usize).await?);
 
     // The baseline first: verify one of these very tokens on every core, as the service does.
     let raw_per_s = raw_verifies_per_second(server, tokens[0].clone(), cores, duration).await?;
@@ -128,7 +129,9 @@ async fn measure(server: &BenchServer, args: &SessionsBenchArgs) -> anyhow::Resu
     let attempts = next.load(Ordering::Relaxed);
     let per_s = created as f64 / elapsed;
     let cpu_per = match (cpu0, cpu1) {
-        (Some(a), Some(b)) if created > 0 => Some(round(b.saturating_sub(a) as f64 / created as f64, 1)),
+        (Some(a), Some(b)) if created > 0 => {
+            Some(round(b.saturating_sub(a) as f64 / created as f64, 1))
+        }
         _ => None,
     };
     let first_error = first_error.lock().ok().and_then(|f| *f);

@@ -22,7 +22,11 @@ fn bench(args: &[&str]) -> Value {
         out.status
     );
     let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "exactly one JSON line on stdout, got: {stdout}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "exactly one JSON line on stdout, got: {stdout}"
+    );
     serde_json::from_str(lines[0]).expect("the line is JSON")
 }
 
@@ -58,7 +62,10 @@ fn bench_chat_relays_real_messages_and_reports_every_figure() {
     assert!(sent > 0, "{v}");
     assert!(count(&v, "acked") > 0, "{v}");
     assert!(count(&v, "relayed") > 0, "{v}");
-    assert!(count(&v, "relayed") <= sent, "never more deliveries than sends: {v}");
+    assert!(
+        count(&v, "relayed") <= sent,
+        "never more deliveries than sends: {v}"
+    );
     assert_eq!(count(&v, "error_frames"), 0, "{v}");
     assert!(count(&v, "round_trip_samples") > 0, "{v}");
     for p in ["p50", "p90", "p99", "p99_9", "max"] {
