@@ -243,7 +243,7 @@ async fn measure(
         "sent": c.sent,
         "acked": c.acked,
         "relayed": relayed,
-        "lost": c.sent.saturating_sub(relayed),
+        "undelivered_at_stop": c.sent.saturating_sub(relayed),
         "unacked": c.unacked,
         "error_frames": c.errors,
         "first_error": c.first_error,
