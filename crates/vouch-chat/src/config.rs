@@ -15,7 +15,8 @@ pub struct ChatConfig {
     #[arg(long, env = "VOUCH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/chat.db).
+    /// Database URL: sqlite://PATH (default: sqlite://<data-dir>/chat.db) or postgres://USER@HOST/DB
+    /// (several chat nodes share one PostgreSQL database; add --nats-url).
     #[arg(long, env = "VOUCH_CHAT_DATABASE_URL")]
     pub database_url: Option<String>,
 

@@ -10,7 +10,6 @@ use crate::domain::settings::normalize_origin;
 use crate::domain::Chat;
 use crate::error::ChatError;
 use crate::keys::{FetcherOptions, KeyFetcher};
-use crate::storage::sqlite::SqliteStore;
 use crate::storage::{Agent, AuthSettings, Store, Widget};
 use crate::{NewAuthSettings, NewWidget};
 
@@ -44,19 +43,9 @@ fn database_url(config: &ChatConfig) -> Result<String, ChatError> {
 
 async fn open_store(config: &ChatConfig) -> Result<Arc<dyn Store>, ChatError> {
     let url = database_url(config)?;
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(ChatError::Config(
-            "PostgreSQL is not available in this build yet: use --database-url sqlite://PATH or --data-dir".into(),
-        ));
-    }
-    if !url.starts_with("sqlite:") {
-        return Err(ChatError::Config(format!(
-            "unsupported database URL scheme in {:?}: use sqlite://PATH",
-            url.split(':').next().unwrap_or_default()
-        )));
-    }
-    let store = SqliteStore::open(&url).await?;
-    Ok(Arc::new(store))
+    crate::storage::Backend::of_url(&url)
+        .map_err(|e| ChatError::Config(format!("--database-url: {e}")))?;
+    Ok(crate::storage::open(&url).await?)
 }
 
 /// The own origins for a listening address: `http://ADDR`, plus `http://localhost:PORT` on loopback.

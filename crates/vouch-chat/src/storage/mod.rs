@@ -1,11 +1,15 @@
-//! Storage behind one interface ([`Store`]); SQLite today ([`sqlite::SqliteStore`]), PostgreSQL to
-//! follow without touching the domain or the handlers.
+//! Storage behind one interface ([`Store`]): embedded SQLite ([`sqlite::SqliteStore`], the default)
+//! and PostgreSQL ([`postgres::PgStore`], for several chat nodes sharing one database). [`open`]
+//! picks one by the URL's scheme; the domain and the handlers see only the trait.
 //!
 //! Where a message is stored: [`Store::append_message`]. Sequence numbers are allocated in the same
 //! transaction as the insert, so they count from 1 without gaps.
 
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -68,6 +72,37 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// Which back-end a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite:…` or `postgres://…` / `postgresql://…`; anything else is `Unsupported`.
+    pub fn of_url(url: &str) -> StoreResult<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::Unsupported(format!(
+                "scheme {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+}
+
+/// Opens (and migrates) the database a URL names: `sqlite://PATH` or `postgres://…`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    Ok(match Backend::of_url(url)? {
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::open(url).await?),
+        Backend::Postgres => Arc::new(postgres::PgStore::open(url).await?),
+    })
 }
 
 /// Everything the chat service keeps. Implementations must be safe to share between tasks.

@@ -7,4 +7,5 @@ mod group_commit;
 mod keys;
 mod limits;
 mod sessions;
+mod storage;
 mod support;
