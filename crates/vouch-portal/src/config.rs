@@ -37,7 +37,8 @@ pub struct PortalConfig {
     #[arg(long, env = "VOUCH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
-    /// SQLite database URL (`sqlite://PATH`). Default: `sqlite://<data-dir>/portal.db`.
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB` (several portals may share one).
+    /// Default: `sqlite://<data-dir>/portal.db`.
     #[arg(long, env = "VOUCH_PORTAL_DATABASE_URL")]
     pub database_url: Option<String>,
 

@@ -1,4 +1,8 @@
-//! SQLite storage of users and sessions. The only place with SQL.
+//! Storage of users and sessions: the only place with SQL. [`Store`] is SQLite (embedded, the
+//! default) or PostgreSQL ([`postgres`], `--database-url postgres://…`), with the same schema,
+//! migrations semantics and behaviour.
+
+mod postgres;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,21 +35,106 @@ pub(crate) struct SessionRecord {
     pub context_json: String,
 }
 
+/// The portal's database: one of the two back-ends.
 #[derive(Clone)]
-pub(crate) struct Store {
-    pool: SqlitePool,
+pub(crate) enum Store {
+    Sqlite(SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+/// Calls the same method on whichever back-end this is.
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => s.$method($($arg),*).await,
+            Store::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
 }
 
 impl Store {
-    /// Opens (creating when missing) the database and applies the migrations.
+    /// Opens the database `--database-url` names (`sqlite://PATH`, created when missing, or
+    /// `postgres://…`) and applies the migrations.
     pub async fn open(config: &PortalConfig) -> Result<Store, PortalError> {
         let url = config.effective_database_url();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Store::Postgres(postgres::PgStore::open(&url).await?));
+        }
         if !url.starts_with("sqlite:") {
             return Err(PortalError::Config(
-                "--database-url: the portal stores its data in SQLite (sqlite://PATH)".into(),
+                "--database-url: use sqlite://PATH or postgres://USER@HOST/DB".into(),
             ));
         }
-        let options = SqliteConnectOptions::from_str(&url)?
+        Ok(Store::Sqlite(SqliteStore::open(&url).await?))
+    }
+
+    pub async fn ping(&self) -> Result<(), PortalError> {
+        dispatch!(self.ping())
+    }
+
+    pub async fn close(&self) {
+        dispatch!(self.close())
+    }
+
+    pub async fn insert_user(
+        &self,
+        u: &ValidUser,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<User, PortalError> {
+        dispatch!(self.insert_user(u, password_hash, now))
+    }
+
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, PortalError> {
+        dispatch!(self.find_user_by_email(email))
+    }
+
+    pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, PortalError> {
+        dispatch!(self.credentials(email))
+    }
+
+    pub async fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        user_id: i64,
+        csrf_token: &str,
+        now: i64,
+    ) -> Result<(), PortalError> {
+        dispatch!(self.create_session(id_hash, user_id, csrf_token, now))
+    }
+
+    pub async fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRecord>, PortalError> {
+        dispatch!(self.session(id_hash))
+    }
+
+    pub async fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), PortalError> {
+        dispatch!(self.touch_session(id_hash, now))
+    }
+
+    pub async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<(), PortalError> {
+        dispatch!(self.delete_session(id_hash))
+    }
+
+    /// Removes sessions idle since `idle_before` or created before `created_before`.
+    pub async fn delete_expired_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<u64, PortalError> {
+        dispatch!(self.delete_expired_sessions(idle_before, created_before))
+    }
+}
+
+/// The embedded SQLite back-end.
+#[derive(Clone)]
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database and applies the migrations.
+    async fn open(url: &str) -> Result<SqliteStore, PortalError> {
+        let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -57,7 +146,7 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(SqliteStore { pool })
     }
 
     pub async fn ping(&self) -> Result<(), PortalError> {
@@ -224,6 +313,6 @@ impl Store {
     }
 }
 
-fn parse_context(json: &str) -> Map<String, Value> {
+pub(crate) fn parse_context(json: &str) -> Map<String, Value> {
     serde_json::from_str(json).unwrap_or_default()
 }
