@@ -20,9 +20,15 @@ pub struct ChatConfig {
     #[arg(long, env = "VOUCH_CHAT_DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// NATS URL for fan-out between several chat nodes (multi-node is not available in this build).
+    /// NATS URL (nats://HOST:4222) joining several chat nodes that share one PostgreSQL
+    /// database: live frames reach sockets on every node.
     #[arg(long, env = "VOUCH_NATS_URL")]
     pub nats_url: Option<String>,
+
+    /// First token of the NATS subjects this cluster uses (nodes of one cluster share it;
+    /// another cluster on the same NATS picks another).
+    #[arg(long, env = "VOUCH_NATS_SUBJECT_PREFIX", default_value = "vouch")]
+    pub nats_subject_prefix: String,
 
     /// Allow public key URLs on private, loopback or link-local addresses (the demo sets it).
     #[arg(long, env = "VOUCH_ALLOW_PRIVATE_KEY_URLS", default_value_t = false)]
@@ -154,6 +160,7 @@ impl ChatConfig {
             data_dir: Some(data_dir.into()),
             database_url: None,
             nats_url: None,
+            nats_subject_prefix: "vouch".into(),
             allow_private_key_urls: false,
             public_url: None,
             session_ttl: 12 * 3600,

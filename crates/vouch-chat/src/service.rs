@@ -10,6 +10,7 @@ use crate::domain::settings::normalize_origin;
 use crate::domain::Chat;
 use crate::error::ChatError;
 use crate::keys::{FetcherOptions, KeyFetcher};
+use crate::live::nats::NatsBus;
 use crate::storage::{Agent, AuthSettings, Store, Widget};
 use crate::{NewAuthSettings, NewWidget};
 
@@ -19,6 +20,8 @@ pub struct ChatService {
     chat: Arc<Chat>,
     /// False when the own origin is to be taken from the listening address.
     public_url_given: bool,
+    /// The link to the other nodes (`--nats-url`).
+    bus: Option<Arc<NatsBus>>,
 }
 
 /// The database URL the configuration names.
@@ -60,11 +63,19 @@ fn origins_for_addr(addr: SocketAddr) -> Vec<String> {
 impl ChatService {
     /// Validates the configuration, opens (and migrates) the database and builds the service.
     pub async fn open(config: &ChatConfig) -> Result<ChatService, ChatError> {
-        if let Some(nats) = &config.nats_url {
-            let _ = nats;
-            return Err(ChatError::Config(
-                "--nats-url: multi-node chat is not available in this build; run a single chat node without --nats-url".into(),
-            ));
+        if config.nats_url.is_some() {
+            let url = database_url(config)?;
+            if crate::storage::Backend::of_url(&url).ok() != Some(crate::storage::Backend::Postgres)
+            {
+                return Err(ChatError::Config(
+                    "--nats-url joins several chat nodes, which must share one PostgreSQL database: give --database-url postgres://…".into(),
+                ));
+            }
+            if !crate::live::nats::valid_prefix(&config.nats_subject_prefix) {
+                return Err(ChatError::Config(
+                    "--nats-subject-prefix: use 1 to 64 of A-Z a-z 0-9 _ -".into(),
+                ));
+            }
         }
         if config.session_ttl < 60 {
             return Err(ChatError::Config(
@@ -133,15 +144,29 @@ impl ChatService {
             config.session_ttl(),
             own,
         );
+        let bus = match &config.nats_url {
+            Some(url) => Some(Arc::new(
+                NatsBus::start(url, &config.nats_subject_prefix, chat.hub.clone())
+                    .await
+                    .map_err(|e| ChatError::Config(format!("--nats-url: {e}")))?,
+            )),
+            None => None,
+        };
         Ok(ChatService {
             chat: Arc::new(chat),
             public_url_given: given,
+            bus,
         })
     }
 
     /// Every route of the service.
     pub fn router(&self) -> axum::Router {
         crate::http::router(self.chat.clone())
+    }
+
+    /// The link to the other nodes, when `--nats-url` was given.
+    pub fn bus(&self) -> Option<&NatsBus> {
+        self.bus.as_deref()
     }
 
     /// The domain core (for tests and the CLI's diagnostics).

@@ -206,9 +206,14 @@ impl Chat {
     fn publish_message(&self, m: &Message, assigned: Option<Uuid>) {
         let frame = frames::message(m);
         self.hub
-            .publish_conversation(m.conversation_id, frame.clone());
+            .publish_conversation_message(m.conversation_id, m.seq, frame.clone());
         if let Some(agent) = assigned {
-            self.hub.publish_agents(Audience::Agent(agent), frame);
+            self.hub.publish_agents_message(
+                Audience::Agent(agent),
+                m.conversation_id,
+                m.seq,
+                frame,
+            );
         }
     }
 

@@ -5,6 +5,7 @@
 //! waiting conversation; then, live, every new waiting conversation, state changes of waiting or
 //! assigned ones, and the messages of the conversations assigned to it — on every socket it opens.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ use crate::domain::limits::SocketSlot;
 use crate::domain::Chat;
 use crate::error::ChatError;
 use crate::live::frames::{self, ClientFrame, FrameError};
+use crate::live::hub::{AgentFrame, SeqStep, SeqTracker};
 use crate::storage::{Agent, ConversationState, Sender};
 
 pub async fn upgrade(
@@ -63,7 +65,12 @@ struct AgentSocket {
     chat: Arc<Chat>,
     agent: Agent,
     writer: Writer,
+    /// Per conversation, the message seqs this socket has sent (each once, in order).
+    seen: HashMap<uuid::Uuid, SeqTracker>,
 }
+
+/// Most conversations whose seqs one agent socket tracks; beyond it the oldest are forgotten.
+const TRACKED_CONVERSATIONS: usize = 4096;
 
 fn need_conversation(id: Option<uuid::Uuid>) -> Result<uuid::Uuid, FrameError> {
     id.ok_or_else(|| FrameError::new("bad_frame", "conversation_id is missing"))
@@ -184,12 +191,113 @@ impl AgentSocket {
             };
             for m in &page {
                 self.writer.text(&frames::message(m)).await?;
+                self.tracker(id, m.seq - 1).sent(m.seq);
                 after = m.seq;
             }
             if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
                 return Ok(());
             }
         }
+    }
+
+    /// The tracker of a conversation; a new one counts everything up to `upto` as sent.
+    fn tracker(&mut self, id: uuid::Uuid, upto: i64) -> &mut SeqTracker {
+        if self.seen.len() >= TRACKED_CONVERSATIONS && !self.seen.contains_key(&id) {
+            self.seen.clear();
+        }
+        self.seen.entry(id).or_insert_with(|| SeqTracker::new(upto))
+    }
+
+    /// Conversations assigned to this agent that are not ended, with their last seq: their
+    /// messages up to now are history; later ones come live.
+    async fn track_assigned(&mut self) {
+        match self
+            .chat
+            .store
+            .list_conversations(
+                Some(ConversationState::Active),
+                crate::domain::conversations::LIST_LIMIT,
+            )
+            .await
+        {
+            Ok(list) => {
+                let me = Some(self.agent.id);
+                for c in list.iter().filter(|c| c.agent_id == me) {
+                    self.tracker(c.id, c.last_seq);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing assigned conversations failed"),
+        }
+    }
+
+    /// A live frame: message frames once each and in order per conversation (a gap is filled
+    /// from the database first), other frames as they come.
+    async fn live(&mut self, f: AgentFrame) -> Result<(), Gone> {
+        let Some((id, seq)) = f.message else {
+            return self.writer.text(&f.frame).await;
+        };
+        match self.tracker(id, seq - 1).on_live(seq) {
+            SeqStep::Deliver => self.writer.text(&f.frame).await,
+            SeqStep::Drop => Ok(()),
+            SeqStep::Fill { .. } => {
+                self.catch_up(id, seq).await?;
+                if self.tracker(id, seq - 1).on_live(seq) == SeqStep::Deliver {
+                    self.writer.text(&f.frame).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends the stored messages of `id` after the last one sent, up to `until`; how many.
+    async fn catch_up(&mut self, id: uuid::Uuid, until: i64) -> Result<usize, Gone> {
+        let mut sent = 0;
+        loop {
+            let upto = self.tracker(id, 0).upto();
+            if upto >= until {
+                return Ok(sent);
+            }
+            let page = match self.chat.history_page(id, upto).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "catching up from the database failed");
+                    return Ok(sent);
+                }
+            };
+            for m in page.iter().take_while(|m| m.seq <= until) {
+                self.writer.text(&frames::message(m)).await?;
+                self.tracker(id, 0).sent(m.seq);
+                sent += 1;
+            }
+            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
+                return Ok(sent);
+            }
+        }
+    }
+
+    /// After the bus between nodes lost frames: the waiting queue again, and for every
+    /// conversation this socket follows that is still assigned to the agent, the messages
+    /// stored since the last one sent and its state when anything changed.
+    async fn resync(&mut self) -> Result<(), Gone> {
+        self.send_waiting().await?;
+        let ids: Vec<uuid::Uuid> = self.seen.keys().copied().collect();
+        for id in ids {
+            let conv = match self.chat.store.get_conversation(id).await {
+                Ok(Some(c)) => c,
+                _ => continue,
+            };
+            if conv.agent_id != Some(self.agent.id) {
+                continue;
+            }
+            if self.catch_up(id, i64::MAX).await? > 0 {
+                if let Ok(summary) = self.chat.conversation_summary(&conv).await {
+                    self.writer
+                        .text(&frames::conversation_for_agents(&summary))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A `conversation` frame for each waiting conversation, oldest first.
@@ -218,12 +326,15 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, agent: Agent, token: String, _slot:
     let (sink, mut stream) = ws.split();
     // Subscribe before listing, so nothing created in between is missed.
     let mut rx = chat.hub.subscribe_agents();
+    let mut resync = chat.hub.subscribe_resync();
     let mut shutdown = chat.shutdown_signal();
     let mut a = AgentSocket {
         chat: chat.clone(),
         agent,
         writer: Writer::new(sink),
+        seen: HashMap::new(),
     };
+    a.track_assigned().await;
     if a.send_waiting().await.is_err() {
         return;
     }
@@ -249,7 +360,7 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, agent: Agent, token: String, _slot:
             }
             ev = rx.recv() => match ev {
                 Ok(f) if f.is_for(a.agent.id) => {
-                    if a.writer.text(&f.frame).await.is_err() {
+                    if a.live(f).await.is_err() {
                         break None;
                     }
                 }
@@ -257,6 +368,11 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, agent: Agent, token: String, _slot:
                 Err(RecvError::Lagged(_)) => break Some((socket::CLOSE_AGAIN, "fell behind: reconnect and resume")),
                 Err(RecvError::Closed) => break Some((socket::CLOSE_AWAY, "closing")),
             },
+            Ok(()) = resync.changed() => {
+                if a.resync().await.is_err() {
+                    break None;
+                }
+            }
             _ = shutdown.changed() => break Some((socket::CLOSE_AWAY, "server shutting down")),
             _ = ping.tick() => {
                 // A revoked or expired sign-in ends the socket too.

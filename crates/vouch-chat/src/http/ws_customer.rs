@@ -25,6 +25,7 @@ use crate::domain::sessions::{Reauth, SessionContext};
 use crate::domain::{unix_now, Chat};
 use crate::error::ChatError;
 use crate::live::frames::{self, ClientFrame, FrameError};
+use crate::live::hub::{ConversationFrame, SeqStep, SeqTracker};
 use crate::storage::{now_millis, Sender};
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
@@ -88,6 +89,8 @@ struct Customer {
     writer: Writer,
     /// The identity expired and no fresh token has come yet.
     reauth_pending: bool,
+    /// Message seqs this socket has sent: each message once, in order, whichever node wrote it.
+    seen: SeqTracker,
 }
 
 impl Customer {
@@ -191,12 +194,80 @@ impl Customer {
             };
             for m in &page {
                 self.writer.text(&frames::message(m)).await?;
+                self.seen.sent(m.seq);
                 after = m.seq;
             }
             if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
                 return Ok(());
             }
         }
+    }
+
+    /// A live frame: message frames once each and in order (a gap is filled from the database
+    /// first), other frames as they come.
+    async fn live(&mut self, f: ConversationFrame) -> Result<(), Gone> {
+        let Some(seq) = f.seq else {
+            return self.writer.text(&f.frame).await;
+        };
+        match self.seen.on_live(seq) {
+            SeqStep::Deliver => self.writer.text(&f.frame).await,
+            SeqStep::Drop => Ok(()),
+            SeqStep::Fill { .. } => {
+                self.catch_up(seq).await?;
+                if self.seen.on_live(seq) == SeqStep::Deliver {
+                    // The database did not have it (yet): send the frame as it came.
+                    self.writer.text(&f.frame).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends the stored messages after the last one sent, up to `until` (or all). Returns how
+    /// many were sent.
+    async fn catch_up(&mut self, until: i64) -> Result<usize, Gone> {
+        let mut sent = 0;
+        while self.seen.upto() < until {
+            let page = match self
+                .chat
+                .history_page(self.ctx.conversation_id, self.seen.upto())
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "catching up from the database failed");
+                    return Ok(sent);
+                }
+            };
+            for m in page.iter().take_while(|m| m.seq <= until) {
+                self.writer.text(&frames::message(m)).await?;
+                self.seen.sent(m.seq);
+                sent += 1;
+            }
+            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// After the bus between nodes lost frames: every message stored since the last one sent,
+    /// then the conversation's state if anything changed.
+    async fn resync(&mut self) -> Result<(), Gone> {
+        if self.catch_up(i64::MAX).await? == 0 {
+            return Ok(());
+        }
+        if let Ok(Some(conv)) = self
+            .chat
+            .store
+            .get_conversation(self.ctx.conversation_id)
+            .await
+        {
+            self.writer
+                .text(&frames::conversation_state(conv.id, conv.state))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Returns false when the socket must close.
@@ -246,6 +317,17 @@ impl Customer {
 async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketSlot) {
     let (sink, mut stream) = ws.split();
     let mut rx = chat.hub.subscribe_conversation(ctx.conversation_id);
+    let mut resync = chat.hub.subscribe_resync();
+    // Subscribed first, then read: every message up to `last_seq` is history (it comes by
+    // `resume`), every later one comes live.
+    let last_seq = match chat.store.get_conversation(ctx.conversation_id).await {
+        Ok(Some(conv)) => conv.last_seq,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a conversation failed");
+            return;
+        }
+    };
     let mut shutdown = chat.shutdown_signal();
     let session_end = ctx.session.expires_at;
     let mut c = Customer {
@@ -253,6 +335,7 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketS
         ctx,
         writer: Writer::new(sink),
         reauth_pending: false,
+        seen: SeqTracker::new(last_seq),
     };
     let mut ping = tokio::time::interval(socket::PING_EVERY);
     ping.tick().await;
@@ -286,7 +369,7 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketS
                     Ok(false) => {
                         // Identity changed: deliver the end of the conversation, then close.
                         while let Ok(f) = rx.try_recv() {
-                            if c.writer.text(&f).await.is_err() {
+                            if c.live(f).await.is_err() {
                                 break;
                             }
                         }
@@ -297,7 +380,7 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketS
             }
             ev = rx.recv() => match ev {
                 Ok(f) => {
-                    if c.writer.text(&f).await.is_err() {
+                    if c.live(f).await.is_err() {
                         break None;
                     }
                 }
@@ -310,6 +393,11 @@ async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketS
                     if c.writer.text(&frames::reauth_required()).await.is_err() {
                         break None;
                     }
+                }
+            }
+            Ok(()) = resync.changed() => {
+                if c.resync().await.is_err() {
+                    break None;
                 }
             }
             _ = &mut session_timer => break Some((socket::CLOSE_POLICY, "session expired")),

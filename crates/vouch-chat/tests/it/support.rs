@@ -1,5 +1,11 @@
 //! A real chat service on 127.0.0.1:0 with a tempdir SQLite database, a loopback key server
 //! serving the test signing key's PEM, real reqwest and tokio-tungstenite clients.
+//!
+//! Topology (`VOUCH_TEST_TOPOLOGY`): `sqlite` (default) is one node on a tempdir SQLite file;
+//! `postgres-2-nodes` is two nodes on a scratch PostgreSQL database (`VOUCH_TEST_DATABASE_URL`,
+//! dropped after the test) joined by NATS (`VOUCH_TEST_NATS_URL`, a subject prefix of the
+//! test's own). Then customers (sessions, customer sockets, `url()`) use node A and agents
+//! (`login`, `get_as`, `post_as`, `agent_ws`) use node B, so every conversation crosses nodes.
 
 use std::collections::VecDeque;
 use std::sync::OnceLock;
@@ -112,10 +118,59 @@ impl Drop for KeyServer {
     }
 }
 
+/// The topology the contract tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    Sqlite,
+    PostgresTwoNodes,
+}
+
+pub fn topology() -> Topology {
+    match std::env::var("VOUCH_TEST_TOPOLOGY").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Topology::Sqlite,
+        Ok("postgres-2-nodes") => Topology::PostgresTwoNodes,
+        Ok(other) => panic!("VOUCH_TEST_TOPOLOGY={other:?}: use sqlite or postgres-2-nodes"),
+    }
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("VOUCH_TEST_TOPOLOGY=postgres-2-nodes needs {name} (scripts/test sets it)")
+    })
+}
+
+async fn bind_loopback() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
+/// Serves `service` on `listener` until the returned sender is dropped or fires.
+async fn serve_node(
+    service: ChatService,
+    listener: tokio::net::TcpListener,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        service
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+    });
+    (addr, tx)
+}
+
 /// A running chat service with an admin, an agent, one verified widget and one anonymous widget.
 pub struct TestApp {
+    /// Node A: customers and everything not agent-specific.
     pub base: String,
     pub ws_base: String,
+    /// Node B in the two-node topology (else node A): agents.
+    pub agent_base: String,
+    pub agent_ws_base: String,
     pub http: reqwest::Client,
     pub service: ChatService,
     pub config: ChatConfig,
@@ -128,12 +183,17 @@ pub struct TestApp {
     pub admin_token: String,
     pub agent_token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _other_nodes: Vec<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
+    _pg: Option<vouch_chat::storage::postgres::ScratchDatabase>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        for tx in self._other_nodes.drain(..) {
             let _ = tx.send(());
         }
     }
@@ -148,22 +208,40 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ChatConfig::with_data_dir(dir.path());
         config.allow_private_key_urls = true;
+        let topology = topology();
+        let pg = match topology {
+            Topology::Sqlite => None,
+            Topology::PostgresTwoNodes => {
+                let db = vouch_chat::storage::postgres::ScratchDatabase::create(&required_env(
+                    "VOUCH_TEST_DATABASE_URL",
+                ))
+                .await
+                .expect("scratch PostgreSQL database");
+                config.database_url = Some(db.url.clone());
+                config.nats_url = Some(required_env("VOUCH_TEST_NATS_URL"));
+                config.nats_subject_prefix = format!("vouchtest{}", uuid::Uuid::new_v4().simple());
+                Some(db)
+            }
+        };
         tune(&mut config);
+        let listener = bind_loopback().await;
+        if topology == Topology::PostgresTwoNodes && config.public_url.is_none() {
+            // Both nodes behind one public address, as behind a load balancer: node A's.
+            config.public_url = Some(format!("http://{}", listener.local_addr().expect("addr")));
+        }
         let keys = KeyServer::start().await;
         let service = ChatService::open(&config).await.expect("open chat service");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let srv = service.clone();
-        tokio::spawn(async move {
-            srv.serve(listener, async move {
-                let _ = rx.await;
-            })
-            .await
-            .expect("serve");
-        });
+        let (addr, tx) = serve_node(service.clone(), listener).await;
+        let mut other_nodes = Vec::new();
+        let agent_addr = match topology {
+            Topology::Sqlite => addr,
+            Topology::PostgresTwoNodes => {
+                let b = ChatService::open(&config).await.expect("open node B");
+                let (b_addr, b_stop) = serve_node(b, bind_loopback().await).await;
+                other_nodes.push(b_stop);
+                b_addr
+            }
+        };
         for (email, role) in [
             ("admin@example.com", Role::Admin),
             ("agent@example.com", Role::Agent),
@@ -217,6 +295,8 @@ impl TestApp {
         let mut app = TestApp {
             base: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
+            agent_base: format!("http://{agent_addr}"),
+            agent_ws_base: format!("ws://{agent_addr}"),
             http,
             service,
             config,
@@ -227,7 +307,9 @@ impl TestApp {
             admin_token: String::new(),
             agent_token: String::new(),
             stop: Some(tx),
+            _other_nodes: other_nodes,
             _dir: dir,
+            _pg: pg,
         };
         app.admin_token = app.login("admin@example.com").await;
         app.agent_token = app.login("agent@example.com").await;
@@ -238,10 +320,15 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A URL on the agents' node.
+    pub fn agent_url(&self, path: &str) -> String {
+        format!("{}{path}", self.agent_base)
+    }
+
     pub async fn login(&self, email: &str) -> String {
         let r = self
             .http
-            .post(self.url("/api/v1/agent/login"))
+            .post(self.agent_url("/api/v1/agent/login"))
             .json(&json!({"email": email, "password": "secret"}))
             .send()
             .await
@@ -313,7 +400,7 @@ impl TestApp {
     pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
         let r = self
             .http
-            .get(self.url(path))
+            .get(self.agent_url(path))
             .bearer_auth(token)
             .send()
             .await
@@ -325,7 +412,7 @@ impl TestApp {
     pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .http
-            .post(self.url(path))
+            .post(self.agent_url(path))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -359,7 +446,7 @@ impl TestApp {
 
     /// An agent socket authenticated by Bearer.
     pub async fn agent_ws(&self, token: &str) -> Ws {
-        let url = format!("{}/api/v1/agent/ws", self.ws_base);
+        let url = format!("{}/api/v1/agent/ws", self.agent_ws_base);
         let mut req = url.into_client_request().expect("request");
         req.headers_mut().insert(
             "Authorization",
