@@ -3,11 +3,13 @@
 //! which test proves which defence): `abuse`, `key_urls`, `token_attacks`, `web`.
 //! Durability and faults of issue 7 against the real `vouch chat` process: `kill_restart`,
 //! `disk_full`. The load harness's smoke test (issue 7, docs/benchmarks.md): `bench`.
+//! Several nodes on PostgreSQL and NATS (issue 8): `failover`.
 
 mod abuse;
 mod bench;
 mod chat_process;
 mod disk_full;
+mod failover;
 mod key_urls;
 mod kill_restart;
 mod support;
