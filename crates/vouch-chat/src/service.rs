@@ -189,6 +189,13 @@ impl ChatService {
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
+        // TCP_NODELAY: an ack written right after a message frame must not wait for the
+        // client's delayed ACK (Nagle), which adds ~40 ms to every send.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
