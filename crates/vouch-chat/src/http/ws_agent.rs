@@ -55,10 +55,38 @@ pub async fn upgrade(
         Ok(ws) => ws,
         Err(e) => return e.into_response(),
     };
+    // Subscribed, then the assigned conversations' seqs read, before the handshake completes:
+    // what was stored before is history (by `resume`), everything later comes live. The waiting
+    // queue is listed after subscribing too (in `run`), so nothing created in between is missed.
+    let live = chat.hub.subscribe_agents();
+    let seen = assigned_trackers(&chat, agent.id).await;
     ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
         .max_frame_size(socket::HARD_MESSAGE_LIMIT)
         .read_buffer_size(socket::READ_BUFFER_BYTES)
-        .on_upgrade(move |s| run(chat, s, agent, token, slot))
+        .on_upgrade(move |s| run(chat, s, agent, token, slot, live, seen))
+}
+
+/// Conversations assigned to `agent` that are not ended, with their last seq: their messages up
+/// to now are history; later ones come live.
+async fn assigned_trackers(chat: &Chat, agent: uuid::Uuid) -> HashMap<uuid::Uuid, SeqTracker> {
+    match chat
+        .store
+        .list_conversations(
+            Some(ConversationState::Active),
+            crate::domain::conversations::LIST_LIMIT,
+        )
+        .await
+    {
+        Ok(list) => list
+            .iter()
+            .filter(|c| c.agent_id == Some(agent))
+            .map(|c| (c.id, SeqTracker::new(c.last_seq)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing assigned conversations failed");
+            HashMap::new()
+        }
+    }
 }
 
 struct AgentSocket {
@@ -208,28 +236,6 @@ impl AgentSocket {
         self.seen.entry(id).or_insert_with(|| SeqTracker::new(upto))
     }
 
-    /// Conversations assigned to this agent that are not ended, with their last seq: their
-    /// messages up to now are history; later ones come live.
-    async fn track_assigned(&mut self) {
-        match self
-            .chat
-            .store
-            .list_conversations(
-                Some(ConversationState::Active),
-                crate::domain::conversations::LIST_LIMIT,
-            )
-            .await
-        {
-            Ok(list) => {
-                let me = Some(self.agent.id);
-                for c in list.iter().filter(|c| c.agent_id == me) {
-                    self.tracker(c.id, c.last_seq);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "listing assigned conversations failed"),
-        }
-    }
-
     /// A live frame: message frames once each and in order per conversation (a gap is filled
     /// from the database first), other frames as they come.
     async fn live(&mut self, f: AgentFrame) -> Result<(), Gone> {
@@ -322,19 +328,25 @@ impl AgentSocket {
     }
 }
 
-async fn run(chat: Arc<Chat>, ws: WebSocket, agent: Agent, token: String, _slot: SocketSlot) {
+async fn run(
+    chat: Arc<Chat>,
+    ws: WebSocket,
+    agent: Agent,
+    token: String,
+    _slot: SocketSlot,
+    live: tokio::sync::broadcast::Receiver<AgentFrame>,
+    seen: HashMap<uuid::Uuid, SeqTracker>,
+) {
     let (sink, mut stream) = ws.split();
-    // Subscribe before listing, so nothing created in between is missed.
-    let mut rx = chat.hub.subscribe_agents();
+    let mut rx = live;
     let mut resync = chat.hub.subscribe_resync();
     let mut shutdown = chat.shutdown_signal();
     let mut a = AgentSocket {
         chat: chat.clone(),
         agent,
         writer: Writer::new(sink),
-        seen: HashMap::new(),
+        seen,
     };
-    a.track_assigned().await;
     if a.send_waiting().await.is_err() {
         return;
     }

@@ -66,10 +66,18 @@ pub async fn upgrade(
         Ok(ws) => ws,
         Err(e) => return e.into_response(),
     };
+    // Subscribed first, then read, both before the handshake completes: every message up to
+    // `last_seq` is history (it comes by `resume`), every later one comes live.
+    let live = chat.hub.subscribe_conversation(ctx.conversation_id);
+    let last_seq = match chat.store.get_conversation(ctx.conversation_id).await {
+        Ok(Some(conv)) => conv.last_seq,
+        Ok(None) => return ApiError::from(ChatError::NotFound("conversation")).into_response(),
+        Err(e) => return ApiError::from(ChatError::from(e)).into_response(),
+    };
     ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
         .max_frame_size(socket::HARD_MESSAGE_LIMIT)
         .read_buffer_size(socket::READ_BUFFER_BYTES)
-        .on_upgrade(move |s| run(chat, s, ctx, slot))
+        .on_upgrade(move |s| run(chat, s, ctx, slot, live, last_seq))
 }
 
 /// Sleeps until a Unix time (seconds), or forever when there is none.
@@ -314,20 +322,17 @@ impl Customer {
     }
 }
 
-async fn run(chat: Arc<Chat>, ws: WebSocket, ctx: SessionContext, _slot: SocketSlot) {
+async fn run(
+    chat: Arc<Chat>,
+    ws: WebSocket,
+    ctx: SessionContext,
+    _slot: SocketSlot,
+    live: tokio::sync::broadcast::Receiver<ConversationFrame>,
+    last_seq: i64,
+) {
     let (sink, mut stream) = ws.split();
-    let mut rx = chat.hub.subscribe_conversation(ctx.conversation_id);
+    let mut rx = live;
     let mut resync = chat.hub.subscribe_resync();
-    // Subscribed first, then read: every message up to `last_seq` is history (it comes by
-    // `resume`), every later one comes live.
-    let last_seq = match chat.store.get_conversation(ctx.conversation_id).await {
-        Ok(Some(conv)) => conv.last_seq,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::error!(error = %e, "reading a conversation failed");
-            return;
-        }
-    };
     let mut shutdown = chat.shutdown_signal();
     let session_end = ctx.session.expires_at;
     let mut c = Customer {
