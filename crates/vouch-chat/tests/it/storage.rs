@@ -33,6 +33,10 @@ impl TestDb {
     /// None (and a note on stderr) when `VOUCH_TEST_DATABASE_URL` is not set.
     pub async fn postgres() -> Option<TestDb> {
         let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+                "VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+            );
             eprintln!("VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
             return None;
         };

@@ -22,6 +22,10 @@ pub struct ScratchDb {
 impl ScratchDb {
     pub async fn create() -> Option<ScratchDb> {
         let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+                "VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+            );
             eprintln!("VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
             return None;
         };

@@ -38,6 +38,10 @@ struct Cluster {
 impl Cluster {
     async fn new(nats: String) -> Option<Cluster> {
         let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+                "VOUCH_TEST_DATABASE_URL is not set: failover test skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+            );
             eprintln!("VOUCH_TEST_DATABASE_URL is not set: failover test skipped");
             return None;
         };
@@ -354,6 +358,10 @@ fn send_frame(id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_node_loses_and_doubles_nothing() {
     let Ok(nats) = std::env::var("VOUCH_TEST_NATS_URL") else {
+        assert!(
+            std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+            "VOUCH_TEST_NATS_URL is not set: failover test skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+        );
         eprintln!("VOUCH_TEST_NATS_URL is not set: failover test skipped");
         return;
     };
@@ -504,6 +512,10 @@ impl Drop for OwnNats {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restart_nodes_reconnect_and_catch_up() {
     if !std::path::Path::new("/usr/sbin/nats-server").exists() {
+        assert!(
+            std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+            "/usr/sbin/nats-server is missing: NATS restart test skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+        );
         eprintln!("/usr/sbin/nats-server is missing: NATS restart test skipped");
         return;
     }
@@ -579,6 +591,10 @@ async fn nats_restart_nodes_reconnect_and_catch_up() {
 #[ignore]
 async fn measure_nodes() {
     let Ok(nats) = std::env::var("VOUCH_TEST_NATS_URL") else {
+        assert!(
+            std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+            "VOUCH_TEST_NATS_URL is not set, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+        );
         eprintln!("VOUCH_TEST_NATS_URL is not set");
         return;
     };
