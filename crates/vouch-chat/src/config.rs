@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::metrics::MetricsToken;
+
 /// `vouch chat` flags. Validated by [`crate::ChatService::open`].
 #[derive(clap::Args, Debug, Clone)]
 pub struct ChatConfig {
@@ -52,6 +54,12 @@ pub struct ChatConfig {
     /// `kid` or fails its signature (also the shortest `max-age` honoured).
     #[arg(long, env = "VOUCH_CHAT_KEY_REFETCH_INTERVAL", default_value_t = 60)]
     pub key_refetch_interval: u64,
+
+    /// Bearer token that unlocks GET /metrics (Prometheus text format) on the service's own
+    /// port: scrape with `Authorization: Bearer <token>`. Without it /metrics answers 404.
+    /// At least 16 characters, e.g. `openssl rand -hex 32`.
+    #[arg(long, env = "VOUCH_CHAT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<MetricsToken>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -166,6 +174,7 @@ impl ChatConfig {
             session_ttl: 12 * 3600,
             key_cache_ttl: 3600,
             key_refetch_interval: 60,
+            metrics_token: None,
             limits: Limits::default(),
         }
     }

@@ -9,6 +9,7 @@
 //!   stored: [`storage::Store::append_message`]).
 //! * `keys/` — fetching and caching the public keys that verify customer tokens.
 //! * `assets/` — the browser code (widget, console, admin pages), embedded.
+//! * `metrics.rs` — the Prometheus metrics of one service (`GET /metrics`).
 
 pub mod assets;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod live;
+pub mod metrics;
 mod service;
 pub mod storage;
 

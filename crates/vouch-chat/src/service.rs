@@ -37,18 +37,125 @@ fn database_url(config: &ChatConfig) -> Result<String, ChatError> {
     };
     std::fs::create_dir_all(dir).map_err(|e| {
         ChatError::Config(format!(
-            "cannot create the data directory {}: {e}",
+            "--data-dir {}: cannot create the directory: {e}; give a directory this user may \
+             create and write",
             dir.display()
         ))
     })?;
     Ok(format!("sqlite://{}", dir.join("chat.db").display()))
 }
 
+/// Which flag named the database, for start-up errors.
+fn database_flag(config: &ChatConfig) -> String {
+    match (&config.database_url, &config.data_dir) {
+        (Some(_), _) => "--database-url".to_string(),
+        (None, Some(dir)) => format!("--data-dir {}", dir.display()),
+        (None, None) => "--data-dir".to_string(),
+    }
+}
+
 async fn open_store(config: &ChatConfig) -> Result<Arc<dyn Store>, ChatError> {
     let url = database_url(config)?;
     crate::storage::Backend::of_url(&url)
         .map_err(|e| ChatError::Config(format!("--database-url: {e}")))?;
-    Ok(crate::storage::open(&url).await?)
+    crate::storage::open(&url).await.map_err(|e| {
+        // A PostgreSQL URL may hold a password: only a SQLite path is shown.
+        let what = if url.starts_with("sqlite:") {
+            format!("the database {url}")
+        } else {
+            "the PostgreSQL database".to_string()
+        };
+        ChatError::Config(format!(
+            "{}: cannot open {what}: {e}; check that it exists and that this user may read and \
+             write it",
+            database_flag(config)
+        ))
+    })
+}
+
+/// Every limit must allow something: names the flag, its minimum and its default.
+fn check_limits(l: &crate::config::Limits) -> Result<(), ChatError> {
+    let d = crate::config::Limits::default();
+    let checks: [(&str, u64, u64, u64); 14] = [
+        ("--msg-rate", l.msg_rate.into(), 1, d.msg_rate.into()),
+        ("--msg-burst", l.msg_burst.into(), 1, d.msg_burst.into()),
+        (
+            "--session-rate",
+            l.session_rate.into(),
+            1,
+            d.session_rate.into(),
+        ),
+        (
+            "--session-burst",
+            l.session_burst.into(),
+            1,
+            d.session_burst.into(),
+        ),
+        (
+            "--login-rate-per-minute",
+            l.login_rate_per_minute.into(),
+            1,
+            d.login_rate_per_minute.into(),
+        ),
+        (
+            "--login-burst",
+            l.login_burst.into(),
+            1,
+            d.login_burst.into(),
+        ),
+        (
+            "--login-account-address-burst",
+            l.login_account_address_burst.into(),
+            1,
+            d.login_account_address_burst.into(),
+        ),
+        (
+            "--login-account-address-per-minute",
+            l.login_account_address_per_minute.into(),
+            1,
+            d.login_account_address_per_minute.into(),
+        ),
+        (
+            "--login-account-burst",
+            l.login_account_burst.into(),
+            1,
+            d.login_account_burst.into(),
+        ),
+        (
+            "--login-account-per-minute",
+            l.login_account_per_minute.into(),
+            1,
+            d.login_account_per_minute.into(),
+        ),
+        ("--login-lockout", l.login_lockout, 1, d.login_lockout),
+        (
+            "--max-frame-bytes",
+            l.max_frame_bytes as u64,
+            1024,
+            d.max_frame_bytes as u64,
+        ),
+        (
+            "--max-text-chars",
+            l.max_text_chars as u64,
+            1,
+            d.max_text_chars as u64,
+        ),
+        (
+            "--max-sockets-per-address",
+            l.max_sockets_per_address as u64,
+            1,
+            d.max_sockets_per_address as u64,
+        ),
+    ];
+    for (flag, value, min, default) in checks {
+        if value < min {
+            return Err(ChatError::Config(format!(
+                "{flag} {value}: must be at least {min} (the default is {default}; leave the flag \
+                 out to use it)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The own origins for a listening address: `http://ADDR`, plus `http://localhost:PORT` on loopback.
@@ -78,28 +185,13 @@ impl ChatService {
             }
         }
         if config.session_ttl < 60 {
-            return Err(ChatError::Config(
-                "--session-ttl must be at least 60 seconds".into(),
-            ));
+            return Err(ChatError::Config(format!(
+                "--session-ttl {}: must be at least 60 seconds (the default is 43200, 12 h)",
+                config.session_ttl
+            )));
         }
+        check_limits(&config.limits)?;
         let l = &config.limits;
-        if l.msg_rate == 0
-            || l.msg_burst == 0
-            || l.session_rate == 0
-            || l.session_burst == 0
-            || l.login_rate_per_minute == 0
-            || l.login_burst == 0
-        {
-            return Err(ChatError::Config("rate limits must be at least 1".into()));
-        }
-        if l.login_account_address_burst == 0
-            || l.login_account_address_per_minute == 0
-            || l.login_lockout == 0
-        {
-            return Err(ChatError::Config(
-                "sign-in limits and --login-lockout must be at least 1".into(),
-            ));
-        }
         if l.login_account_address_burst >= l.login_account_burst
             || l.login_account_address_per_minute >= l.login_account_per_minute
         {
@@ -110,15 +202,13 @@ impl ChatService {
                     .into(),
             ));
         }
-        if l.max_frame_bytes < 1024 || l.max_text_chars == 0 || l.max_sockets_per_address == 0 {
-            return Err(ChatError::Config(
-                "--max-frame-bytes must be at least 1024; text and socket limits at least 1".into(),
-            ));
-        }
         let (own, given) = match &config.public_url {
             Some(u) => (
-                vec![normalize_origin(u)
-                    .map_err(|m| ChatError::Config(format!("--public-url: {m}")))?],
+                vec![normalize_origin(u).map_err(|m| {
+                    ChatError::Config(format!(
+                        "--public-url: {m} (e.g. --public-url https://chat.example.com)"
+                    ))
+                })?],
                 true,
             ),
             None => (origins_for_addr(config.addr), false),
@@ -143,7 +233,8 @@ impl ChatService {
             config.limits.clone(),
             config.session_ttl(),
             own,
-        );
+        )
+        .with_metrics_token(config.metrics_token.clone());
         let bus = match &config.nats_url {
             Some(url) => Some(Arc::new(
                 NatsBus::start(url, &config.nats_subject_prefix, chat.hub.clone())
@@ -185,6 +276,14 @@ impl ChatService {
             self.chat.set_own_origins(origins_for_addr(local));
         }
         tracing::info!(addr = %local, origin = %self.chat.public_origin(), "chat service listening");
+        // Fetch every setting's keys now, so /readyz turns ready without waiting for a customer.
+        let warm = self.chat.clone();
+        tokio::spawn(async move {
+            let not_ready = warm.readiness(std::time::Duration::from_secs(10)).await;
+            if !not_ready.is_empty() {
+                tracing::warn!(not_ready = ?not_ready, "not ready at start-up");
+            }
+        });
         let chat = self.chat.clone();
         let app = self
             .router()
@@ -222,6 +321,12 @@ impl ChatService {
 
     pub async fn list_widgets(&self) -> Result<Vec<Widget>, ChatError> {
         self.chat.list_widgets().await
+    }
+
+    /// Closes the database connections; every later call that needs the database fails (and
+    /// `/readyz` answers 503). For an embedder's shutdown, and for tests of readiness.
+    pub async fn close_database(&self) {
+        self.chat.store.close().await;
     }
 
     /// The embed snippet of a widget (for the CLI's demo output).

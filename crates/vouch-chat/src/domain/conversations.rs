@@ -160,6 +160,7 @@ impl Chat {
                 }
             })?;
         if !appended.duplicate {
+            self.metrics.message_stored(sender);
             self.publish_message(&appended.message, appended.conversation.agent_id);
         }
         Ok(appended)
@@ -262,6 +263,9 @@ impl Chat {
                 other => other.into(),
             })?;
         tracing::info!(conversation = %id, agent = %agent.id, "conversation accepted");
+        self.metrics.message_stored(Sender::System);
+        self.metrics
+            .conversation_transition(Some(ConversationState::Waiting), conv.state);
         self.publish_message(&message, Some(agent.id));
         self.hub
             .publish_conversation(id, frames::conversation_state(id, conv.state));
@@ -303,6 +307,9 @@ impl Chat {
                 StoreError::NotFound => ChatError::NotFound("conversation"),
                 other => other.into(),
             })?;
+        self.metrics.message_stored(Sender::System);
+        self.metrics
+            .conversation_transition(Some(ended.before.state), ConversationState::Ended);
         self.publish_message(&ended.message, ended.before.agent_id);
         self.hub
             .publish_conversation(id, frames::conversation_state(id, ConversationState::Ended));

@@ -63,7 +63,9 @@ pub(crate) fn unverified_ids(token: &str) -> (Option<String>, Option<String>, Op
 }
 
 impl Chat {
-    /// Records a refused token. Failures to record are logged, never shown to the customer.
+    /// Records a refused token: the diagnostics list and the `vouch_chat_token_verifications_total`
+    /// metric both count here, so they agree. Failures to record are logged, never shown to the
+    /// customer.
     pub(crate) async fn record_failure(
         &self,
         token: &str,
@@ -71,6 +73,7 @@ impl Chat {
         reason: &str,
         detail: &str,
     ) {
+        self.metrics.token_failed(reason);
         let (kid, iss, sub) = unverified_ids(token);
         let f = VerificationFailure {
             at: now_millis(),

@@ -6,11 +6,13 @@
 //! * [`settings`]: chat authentication settings and widgets, validated on save.
 //! * [`diagnostics`]: verification failures counted per reason (never the token).
 //! * [`limits`]: rate limits and socket counts.
+//! * [`readiness`]: what `/readyz` checks (database, key URLs).
 
 pub mod agents;
 pub mod conversations;
 pub mod diagnostics;
 pub mod limits;
+pub mod readiness;
 pub mod sessions;
 pub mod settings;
 
@@ -26,6 +28,7 @@ use uuid::Uuid;
 use crate::config::Limits;
 use crate::keys::KeyFetcher;
 use crate::live::hub::Hub;
+use crate::metrics::{Metrics, MetricsToken};
 use crate::storage::{Sender, Store};
 
 use self::agents::Passwords;
@@ -50,6 +53,10 @@ pub struct Chat {
     pub(crate) sockets: SocketCounter,
     /// Flips to true when the service shuts down; open sockets close.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Prometheus metrics of this service (`GET /metrics`).
+    pub metrics: Metrics,
+    /// Unlocks `GET /metrics`; without it the route answers 404.
+    pub(crate) metrics_token: Option<MetricsToken>,
 }
 
 impl Chat {
@@ -81,7 +88,15 @@ impl Chat {
             own_origins: RwLock::new(own_origins),
             passwords: Passwords::new(),
             shutdown: tokio::sync::watch::channel(false).0,
+            metrics: Metrics::new(),
+            metrics_token: None,
         }
+    }
+
+    /// Serves `GET /metrics` to requests bearing this token (`--metrics-token`).
+    pub(crate) fn with_metrics_token(mut self, token: Option<MetricsToken>) -> Chat {
+        self.metrics_token = token;
+        self
     }
 
     /// Resolves when the service shuts down.

@@ -172,7 +172,10 @@ impl Chat {
                 .map_err(|e| (e.reason.as_str(), e.detail))
         };
         match result {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.metrics.token_ok();
+                Ok(v)
+            }
             Err((reason, detail)) => {
                 self.record_failure(token, Some(settings.id), reason, &detail)
                     .await;
@@ -294,7 +297,10 @@ impl Chat {
                 expires_at,
             })
             .await?;
+        self.metrics.session_created(verified.is_some());
         if created {
+            self.metrics
+                .conversation_transition(None, ConversationState::Waiting);
             let summary = self.conversation_summary(&conversation).await?;
             self.hub
                 .publish_agents(Audience::All, frames::conversation_for_agents(&summary));

@@ -37,6 +37,14 @@ fn widget_json(chat: &AppState, w: &Widget) -> Value {
     })
 }
 
+/// `GET /api/v1/admin/auth-settings`
+#[utoipa::path(get, path = "/api/v1/admin/auth-settings", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Every chat authentication setting", body = super::openapi::AuthSettingsList),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list_auth_settings(
     State(chat): State<AppState>,
     _a: AdminAuth,
@@ -47,6 +55,17 @@ pub async fn list_auth_settings(
     ))
 }
 
+/// `POST /api/v1/admin/auth-settings` — the key URL is fetched now.
+#[utoipa::path(post, path = "/api/v1/admin/auth-settings", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = super::openapi::AuthSettingsRequest,
+    responses(
+        (status = 201, description = "Created", body = super::openapi::AuthSettingsBody),
+        (status = 400, description = "`bad_request`: not a JSON object", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`validation_failed` naming the first invalid field", body = super::openapi::ErrorBody),
+    ))]
 pub async fn create_auth_settings(
     State(chat): State<AppState>,
     _a: AdminAuth,
@@ -56,6 +75,19 @@ pub async fn create_auth_settings(
     Ok((StatusCode::CREATED, Json(settings_json(&s))))
 }
 
+/// `PUT /api/v1/admin/auth-settings/{id}` — same body and rules as create.
+#[utoipa::path(put, path = "/api/v1/admin/auth-settings/{id}", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The setting's id (a UUID)")),
+    request_body = super::openapi::AuthSettingsRequest,
+    responses(
+        (status = 200, description = "Updated", body = super::openapi::AuthSettingsBody),
+        (status = 400, description = "`bad_request`: not a JSON object", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`validation_failed` naming the first invalid field", body = super::openapi::ErrorBody),
+    ))]
 pub async fn update_auth_settings(
     State(chat): State<AppState>,
     _a: AdminAuth,
@@ -69,6 +101,14 @@ pub async fn update_auth_settings(
     Ok(Json(settings_json(&s)))
 }
 
+/// `GET /api/v1/admin/widgets`
+#[utoipa::path(get, path = "/api/v1/admin/widgets", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Every widget with its snippet", body = super::openapi::WidgetList),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list_widgets(State(chat): State<AppState>, _a: AdminAuth) -> ApiResult<Json<Value>> {
     let list = chat.list_widgets().await?;
     Ok(Json(
@@ -76,6 +116,17 @@ pub async fn list_widgets(State(chat): State<AppState>, _a: AdminAuth) -> ApiRes
     ))
 }
 
+/// `POST /api/v1/admin/widgets`
+#[utoipa::path(post, path = "/api/v1/admin/widgets", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = super::openapi::WidgetRequest,
+    responses(
+        (status = 201, description = "Created", body = super::openapi::WidgetBody),
+        (status = 400, description = "`bad_request`: not a JSON object", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`validation_failed` naming the first invalid field", body = super::openapi::ErrorBody),
+    ))]
 pub async fn create_widget(
     State(chat): State<AppState>,
     _a: AdminAuth,
@@ -85,6 +136,19 @@ pub async fn create_widget(
     Ok((StatusCode::CREATED, Json(widget_json(&chat, &w))))
 }
 
+/// `PUT /api/v1/admin/widgets/{app_id}` — same body and rules as create.
+#[utoipa::path(put, path = "/api/v1/admin/widgets/{app_id}", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("app_id" = String, Path, description = "The widget's app id (a UUID)")),
+    request_body = super::openapi::WidgetRequest,
+    responses(
+        (status = 200, description = "Updated", body = super::openapi::WidgetBody),
+        (status = 400, description = "`bad_request`: not a JSON object", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`validation_failed` naming the first invalid field", body = super::openapi::ErrorBody),
+    ))]
 pub async fn update_widget(
     State(chat): State<AppState>,
     _a: AdminAuth,
@@ -96,6 +160,14 @@ pub async fn update_widget(
     Ok(Json(widget_json(&chat, &w)))
 }
 
+/// `GET /api/v1/admin/verification-failures`
+#[utoipa::path(get, path = "/api/v1/admin/verification-failures", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Counts per reason and the newest 100 refusals, newest first", body = super::openapi::VerificationFailures),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn verification_failures(
     State(chat): State<AppState>,
     _a: AdminAuth,

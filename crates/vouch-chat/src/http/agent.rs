@@ -29,6 +29,15 @@ fn cookie(chat: &AppState, value: &str, max_age: u64) -> Option<HeaderValue> {
 }
 
 /// `POST /api/v1/agent/login {email, password}` → `{"token","role","agent"}` + cookie.
+#[utoipa::path(post, path = "/api/v1/agent/login", tag = "agent",
+    request_body = super::openapi::LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the token is also set as the `vouch_agent` cookie", body = super::openapi::LoginResponse),
+        (status = 400, description = "`bad_request`: not a JSON object, or email/password missing", body = super::openapi::ErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = super::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: an Origin that is not the service's own", body = super::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn login(
     State(chat): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -61,6 +70,13 @@ pub async fn login(
 }
 
 /// `POST /api/v1/agent/logout` → 204; the token is revoked and the cookie cleared.
+#[utoipa::path(post, path = "/api/v1/agent/logout", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out: the token is revoked, the cookie cleared"),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::openapi::ErrorBody),
+    ))]
 pub async fn logout(State(chat): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
     chat.logout(&auth.token).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
@@ -71,6 +87,12 @@ pub async fn logout(State(chat): State<AppState>, auth: AgentAuth) -> ApiResult<
 }
 
 /// `GET /api/v1/agent/me`
+#[utoipa::path(get, path = "/api/v1/agent/me", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The signed-in agent", body = super::openapi::AgentInfo),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+    ))]
 pub async fn me(auth: AgentAuth) -> Json<Value> {
     Json(agent_json(&auth.agent))
 }
@@ -81,6 +103,14 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/agent/conversations?state=waiting|active|ended`
+#[utoipa::path(get, path = "/api/v1/agent/conversations", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("state" = Option<super::openapi::State>, Query, description = "Only conversations in this state")),
+    responses(
+        (status = 200, description = "Conversations, newest first (at most 500)", body = super::openapi::ConversationList),
+        (status = 400, description = "`bad_request`: unknown state", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list(
     State(chat): State<AppState>,
     _auth: AgentAuth,
@@ -98,6 +128,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/agent/conversations/{id}` — any agent may read any conversation.
+#[utoipa::path(get, path = "/api/v1/agent/conversations/{id}", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The conversation id (a UUID)")),
+    responses(
+        (status = 200, description = "The conversation with its context and messages", body = super::openapi::ConversationDetail),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn detail(
     State(chat): State<AppState>,
     _auth: AgentAuth,
@@ -108,6 +146,16 @@ pub async fn detail(
 }
 
 /// `POST /api/v1/agent/conversations/{id}/accept` — `409` when another agent was first.
+#[utoipa::path(post, path = "/api/v1/agent/conversations/{id}/accept", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The conversation id (a UUID)")),
+    responses(
+        (status = 200, description = "Accepted: now active with this agent", body = super::openapi::ConversationSummary),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::openapi::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: another agent accepted it, or it ended", body = super::openapi::ErrorBody),
+    ))]
 pub async fn accept(
     State(chat): State<AppState>,
     auth: AgentAuth,
@@ -118,6 +166,16 @@ pub async fn accept(
 }
 
 /// `POST /api/v1/agent/conversations/{id}/end` — only the assigned agent (`403` otherwise).
+#[utoipa::path(post, path = "/api/v1/agent/conversations/{id}/end", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The conversation id (a UUID)")),
+    responses(
+        (status = 200, description = "Ended; the transcript became an activity on the contact", body = super::openapi::ConversationSummary),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: not the assigned agent; or `origin_not_allowed`", body = super::openapi::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: already ended", body = super::openapi::ErrorBody),
+    ))]
 pub async fn end(
     State(chat): State<AppState>,
     auth: AgentAuth,

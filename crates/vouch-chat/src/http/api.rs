@@ -64,6 +64,12 @@ pub async fn widget_cors(State(chat): State<AppState>, req: Request, next: Next)
 }
 
 /// `GET /api/v1/widgets/{app_id}/config`
+#[utoipa::path(get, path = "/api/v1/widgets/{app_id}/config", tag = "widget",
+    params(("app_id" = String, Path, description = "The widget's app id")),
+    responses(
+        (status = 200, description = "The widget's public config", body = super::openapi::WidgetConfig),
+        (status = 404, description = "`unknown_widget`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn widget_config(
     State(chat): State<AppState>,
     Path(app_id): Path<String>,
@@ -91,6 +97,21 @@ fn token_header(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `POST /api/v1/widgets/{app_id}/sessions`
+#[utoipa::path(post, path = "/api/v1/widgets/{app_id}/sessions", tag = "widget",
+    params(
+        ("app_id" = String, Path, description = "The widget's app id"),
+        ("AuthenticatedUserToken" = Option<String>, Header, description = "The customer's JWT (required when the widget requires auth)"),
+    ),
+    request_body(content = Option<super::openapi::SessionRequest>, description = "Optional context variables"),
+    responses(
+        (status = 201, description = "Session and conversation created (or the open conversation of the same verified contact joined)", body = super::openapi::SessionCreated),
+        (status = 400, description = "`bad_request`: the body is not a JSON object", body = super::openapi::ErrorBody),
+        (status = 401, description = "`auth_required` or `invalid_token` (with `reason`)", body = super::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: the Origin header is missing or not allowed", body = super::openapi::ErrorBody),
+        (status = 404, description = "`unknown_widget`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`validation_failed`: bad context", body = super::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn create_session(
     State(chat): State<AppState>,
     Path(app_id): Path<String>,

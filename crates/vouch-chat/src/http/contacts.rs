@@ -8,6 +8,15 @@ use super::auth::AgentAuth;
 use super::error::ApiResult;
 use super::{path_uuid, AppState};
 
+/// `GET /api/v1/contacts/{id}`
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The contact's id (a UUID; not its external_id)")),
+    responses(
+        (status = 200, description = "The contact and its activities", body = super::openapi::ContactWithActivities),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+    ))]
 pub async fn get_contact(
     State(chat): State<AppState>,
     _auth: AgentAuth,

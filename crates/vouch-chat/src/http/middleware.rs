@@ -6,6 +6,7 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::request_id::RequestId;
 use tower_http::trace::TraceLayer;
 
 use super::AppState;
@@ -43,12 +44,17 @@ pub async fn security_headers(State(_chat): State<AppState>, req: Request, next:
     res
 }
 
-/// Request spans with method, path (never the query) and a request id.
+/// Request spans with the request id (see [`super::request_id`]), method and path (never the
+/// query, never a header).
 pub fn trace_layer(
 ) -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, impl Fn(&Request) -> tracing::Span + Clone>
 {
     TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        let id = uuid::Uuid::new_v4();
-        tracing::info_span!("request", %id, method = %req.method(), path = %req.uri().path())
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", request_id, method = %req.method(), path = %req.uri().path())
     })
 }

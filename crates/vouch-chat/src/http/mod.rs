@@ -8,6 +8,9 @@
 //! * `socket.rs` — what both sockets share: sending with a deadline, closing, keep-alive.
 //! * `auth.rs` — agent/admin authentication (Bearer or cookie, with origin checks).
 //! * `middleware.rs` — security headers and request logging without secrets.
+//! * `request_id.rs` — the `x-request-id` of every request (kept if safe, else generated).
+//! * `health.rs`, `metrics.rs`, `openapi.rs` — `/healthz`, `/readyz`, `/metrics` and
+//!   `/api/v1/openapi.json`.
 //! * `error.rs` — [`error::ApiError`].
 
 pub mod admin;
@@ -16,8 +19,12 @@ pub mod api;
 pub mod auth;
 pub mod contacts;
 pub mod error;
+pub mod health;
+pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
+pub mod request_id;
 pub mod socket;
 pub mod ws_agent;
 pub mod ws_customer;
@@ -28,11 +35,11 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::Router;
 use bytes::Bytes;
 use serde_json::{Map, Value};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::domain::Chat;
 use error::ApiError;
@@ -95,33 +102,37 @@ pub fn router(chat: Arc<Chat>) -> Router {
         .route("/agent", get(pages::agent_page))
         .route("/admin", get(pages::admin_page))
         .route("/static/{name}", get(pages::static_file))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        // Counts every route above by its template (keep this after the last route).
+        .route_layer(axum::middleware::from_fn_with_state(
+            chat.clone(),
+            metrics::track_http,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             chat.clone(),
             middleware::security_headers,
         ))
+        // Outermost first: an unsafe incoming x-request-id is dropped, one is made if none is
+        // left, the answer echoes it, and the trace span carries it.
         .layer(middleware::trace_layer())
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER.clone()))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(axum::middleware::from_fn(request_id::drop_unsafe))
         .with_state(chat)
 }
 
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-async fn readyz(State(chat): State<AppState>) -> impl IntoResponse {
-    match chat.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::error!(error = %e, "readiness check: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
-    }
-}
-
-async fn not_found() -> ApiError {
+/// Unknown routes: `404`, counted as `route="unmatched"`.
+async fn not_found(State(chat): State<AppState>, method: axum::http::Method) -> ApiError {
+    chat.metrics
+        .http_request("unmatched", method.as_str(), StatusCode::NOT_FOUND.as_u16());
     ApiError::not_found("no such route")
 }
 

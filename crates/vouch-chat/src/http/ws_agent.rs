@@ -16,6 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 use super::auth::token_of;
 use super::error::ApiError;
@@ -28,6 +29,16 @@ use crate::live::frames::{self, ClientFrame, FrameError};
 use crate::live::hub::{AgentFrame, SeqStep, SeqTracker};
 use crate::storage::{Agent, ConversationState, Sender};
 
+#[utoipa::path(get, path = "/api/v1/agent/ws", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request", content_type = "text/plain"),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::openapi::ErrorBody),
+        (status = 426, description = "The connection cannot be upgraded", content_type = "text/plain"),
+        (status = 429, description = "`rate_limited`: too many sockets from this address", body = super::openapi::ErrorBody),
+    ))]
 pub async fn upgrade(
     State(chat): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -63,7 +74,10 @@ pub async fn upgrade(
     ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
         .max_frame_size(socket::HARD_MESSAGE_LIMIT)
         .read_buffer_size(socket::READ_BUFFER_BYTES)
-        .on_upgrade(move |s| run(chat, s, agent, token, slot, live, seen))
+        // The socket's log lines keep the upgrade request's span (and so its request id).
+        .on_upgrade(move |s| {
+            run(chat, s, agent, token, slot, live, seen).instrument(tracing::Span::current())
+        })
 }
 
 /// Conversations assigned to `agent` that are not ended, with their last seq: their messages up
@@ -106,6 +120,7 @@ fn need_conversation(id: Option<uuid::Uuid>) -> Result<uuid::Uuid, FrameError> {
 
 impl AgentSocket {
     async fn handle_text(&mut self, text: &str) -> Result<(), Gone> {
+        let received = Instant::now();
         if text.len() > self.chat.limits.max_frame_bytes {
             let e = FrameError::new(
                 "frame_too_large",
@@ -138,7 +153,9 @@ impl AgentSocket {
                     Ok(a) => {
                         self.writer
                             .text(&frames::ack(&client_msg_id, a.message.seq))
-                            .await
+                            .await?;
+                        self.chat.metrics.ack_sent(Sender::Agent, received);
+                        Ok(())
                     }
                     Err(e) => self.writer.text(&e.frame_for(&client_msg_id)).await,
                 }
@@ -337,6 +354,7 @@ async fn run(
     live: tokio::sync::broadcast::Receiver<AgentFrame>,
     seen: HashMap<uuid::Uuid, SeqTracker>,
 ) {
+    let _open = chat.metrics.socket_open(Sender::Agent);
     let (sink, mut stream) = ws.split();
     let mut rx = live;
     let mut resync = chat.hub.subscribe_resync();

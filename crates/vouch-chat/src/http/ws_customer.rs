@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 use super::error::ApiError;
 use super::socket::{self, Gone, Writer};
@@ -35,6 +36,16 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// The upgrade: session (401), origin (403), socket limit (429), then the socket.
+#[utoipa::path(get, path = "/api/v1/chat", tag = "widget",
+    params(("session_token" = String, Query, description = "The session's token from POST …/sessions")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request", content_type = "text/plain"),
+        (status = 401, description = "`unauthorized`: unknown or expired session", body = super::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`", body = super::openapi::ErrorBody),
+        (status = 426, description = "The connection cannot be upgraded", content_type = "text/plain"),
+        (status = 429, description = "`rate_limited`: too many sockets from this address", body = super::openapi::ErrorBody),
+    ))]
 pub async fn upgrade(
     State(chat): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -77,7 +88,10 @@ pub async fn upgrade(
     ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
         .max_frame_size(socket::HARD_MESSAGE_LIMIT)
         .read_buffer_size(socket::READ_BUFFER_BYTES)
-        .on_upgrade(move |s| run(chat, s, ctx, slot, live, last_seq))
+        // The socket's log lines keep the upgrade request's span (and so its request id).
+        .on_upgrade(move |s| {
+            run(chat, s, ctx, slot, live, last_seq).instrument(tracing::Span::current())
+        })
 }
 
 /// Sleeps until a Unix time (seconds), or forever when there is none.
@@ -120,6 +134,7 @@ impl Customer {
     }
 
     async fn handle_text(&mut self, text: &str) -> Result<bool, Gone> {
+        let received = Instant::now();
         if text.len() > self.chat.limits.max_frame_bytes {
             let e = FrameError::new(
                 "frame_too_large",
@@ -165,7 +180,8 @@ impl Customer {
                     Ok(a) => {
                         self.writer
                             .text(&frames::ack(&client_msg_id, a.message.seq))
-                            .await?
+                            .await?;
+                        self.chat.metrics.ack_sent(Sender::Customer, received);
                     }
                     Err(e) => self.writer.text(&e.frame_for(&client_msg_id)).await?,
                 }
@@ -330,6 +346,7 @@ async fn run(
     live: tokio::sync::broadcast::Receiver<ConversationFrame>,
     last_seq: i64,
 ) {
+    let _open = chat.metrics.socket_open(Sender::Customer);
     let (sink, mut stream) = ws.split();
     let mut rx = live;
     let mut resync = chat.hub.subscribe_resync();

@@ -160,6 +160,26 @@ impl KeyFetcher {
         entries.get(url.trim())?.snapshot().keys
     }
 
+    /// Readiness of `url`: keys cached (fresh or stale — stale keys keep verifying) is ready;
+    /// otherwise one fetch now, shared with concurrent callers and, after a failure, at most once
+    /// per refetch interval (probes cannot hammer a broken key server). The error says why there
+    /// are no keys.
+    pub async fn ensure(&self, url: &str) -> Result<(), KeyFetchError> {
+        let entry = self.entry(url);
+        let snap = entry.snapshot();
+        if snap.keys.is_some() {
+            return Ok(());
+        }
+        let snap = self
+            .refresh(url, &entry, snap.generation, Want::Fresh)
+            .await;
+        match (snap.keys, snap.last_error) {
+            (Some(_), _) => Ok(()),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(KeyFetchError::NoKeys),
+        }
+    }
+
     /// Verifies `token` against the keys of `url`. Cached keys are used while fresh; an unknown
     /// `kid` or a bad signature refetches (at most once per `min_refetch_interval` per URL, one
     /// fetch shared by all concurrent callers) and retries once. A failed fetch with nothing

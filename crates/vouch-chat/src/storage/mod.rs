@@ -111,6 +111,9 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Closes the connections: later calls fail ([`crate::ChatService::close_database`]).
+    async fn close(&self) {}
+
     // --- chat authentication settings ---
     async fn insert_auth_settings(&self, s: &AuthSettings) -> StoreResult<()>;
     async fn update_auth_settings(&self, s: &AuthSettings) -> StoreResult<()>;

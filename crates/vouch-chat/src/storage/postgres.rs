@@ -261,6 +261,10 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn insert_auth_settings(&self, s: &AuthSettings) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO auth_settings (id, name, public_key_url, function_name, issuer, leeway_secs, key_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

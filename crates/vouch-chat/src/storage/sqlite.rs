@@ -524,6 +524,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
     async fn insert_auth_settings(&self, s: &AuthSettings) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO auth_settings (id, name, public_key_url, function_name, issuer, leeway_secs, key_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

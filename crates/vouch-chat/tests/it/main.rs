@@ -6,6 +6,7 @@ mod faults;
 mod group_commit;
 mod keys;
 mod limits;
+mod ops;
 mod sessions;
 mod storage;
 mod support;
