@@ -113,6 +113,7 @@ pub fn router(chat: Arc<Chat>) -> Router {
         ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             chat.clone(),
             middleware::security_headers,

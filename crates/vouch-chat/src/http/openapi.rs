@@ -50,6 +50,7 @@ use uuid::Uuid;
         super::admin::update_widget,
         super::admin::verification_failures,
     ),
+    components(schemas(State, SenderName, RoleName)),
     modifiers(&Security),
     tags(
         (name = "widget", description = "Public routes the embedded widget calls (CORS for the widget's allowed origins)"),

@@ -40,10 +40,10 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     params(("session_token" = String, Query, description = "The session's token from POST …/sessions")),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "Not a WebSocket upgrade request", content_type = "text/plain"),
+        (status = 400, description = "`bad_request`: not a WebSocket upgrade request", body = super::openapi::ErrorBody),
         (status = 401, description = "`unauthorized`: unknown or expired session", body = super::openapi::ErrorBody),
         (status = 403, description = "`origin_not_allowed`", body = super::openapi::ErrorBody),
-        (status = 426, description = "The connection cannot be upgraded", content_type = "text/plain"),
+        (status = 426, description = "`upgrade_required`: the connection cannot be upgraded", body = super::openapi::ErrorBody),
         (status = 429, description = "`rate_limited`: too many sockets from this address", body = super::openapi::ErrorBody),
     ))]
 pub async fn upgrade(

@@ -617,3 +617,42 @@ async fn startup_errors_name_the_flag_and_the_fix() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn extractor_rejections_on_the_api_are_json_errors() {
+    let app = TestApp::start().await;
+    // Found by schemathesis: a repeated query parameter was a text/plain 400.
+    let (st, v) = app
+        .get_as(
+            &app.agent_token,
+            "/api/v1/agent/conversations?state=waiting&state=active",
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"], "bad_request", "{v}");
+    assert!(v["message"].as_str().expect("message").contains("state"));
+    // A plain GET of a socket route (not an upgrade).
+    let (st, v) = app.get_as(&app.agent_token, "/api/v1/agent/ws").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"], "bad_request", "{v}");
+    // A method the route does not take keeps its Allow header.
+    let r = app
+        .http
+        .delete(app.url("/api/v1/agent/me"))
+        .bearer_auth(&app.agent_token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers().contains_key("allow"));
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"], "method_not_allowed");
+    // Pages outside /api/ are left alone.
+    let r = app
+        .http
+        .delete(app.url("/agent"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
