@@ -33,7 +33,17 @@ fn main() -> ExitCode {
 
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("VOUCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter =
+        EnvFilter::try_from_env("VOUCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // The WebSocket library's trace lines print whole frames, and a customer's `auth` frame
+    // carries a token: when VOUCH_LOG asks for trace anywhere, that library stays at info.
+    if filter.max_level_hint() == Some(tracing_subscriber::filter::LevelFilter::TRACE) {
+        for target in ["tungstenite=info", "tokio_tungstenite=info"] {
+            if let Ok(d) = target.parse() {
+                filter = filter.add_directive(d);
+            }
+        }
+    }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

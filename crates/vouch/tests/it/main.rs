@@ -4,6 +4,7 @@
 //! Durability and faults of issue 7 against the real `vouch chat` process: `kill_restart`,
 //! `disk_full`. The load harness's smoke test (issue 7, docs/benchmarks.md): `bench`.
 //! Several nodes on PostgreSQL and NATS (issue 8): `failover`.
+//! Operations: `logs` (JSON logs with request ids and no secrets).
 
 mod abuse;
 mod bench;
@@ -12,6 +13,7 @@ mod disk_full;
 mod failover;
 mod key_urls;
 mod kill_restart;
+mod logs;
 mod support;
 mod token_attacks;
 mod web;
