@@ -2,6 +2,7 @@
 
 mod handlers;
 pub(crate) mod pages;
+mod request_id;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::core::Core;
@@ -43,14 +45,21 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
-        // Request lines carry method, path and status only: no headers (cookies), no bodies.
-        .layer(TraceLayer::new_for_http())
+        // Request lines carry method, path and status only: no headers (cookies), no bodies,
+        // no query; the span carries the request id (see `request_id`).
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a request handler panicked");
                 WebError::Internal.into_response()
             },
         ))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER.clone()))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(middleware::from_fn(request_id::drop_unsafe))
         .with_state(state)
 }
 

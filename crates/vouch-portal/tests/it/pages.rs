@@ -123,3 +123,26 @@ async fn health_and_readiness() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "ready\n");
 }
+
+#[tokio::test]
+async fn request_ids_are_echoed_when_safe_and_made_otherwise() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b
+        .http
+        .get(b.url("/healthz"))
+        .header("x-request-id", "portal-req-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "portal-req-1");
+    for bad in [None, Some("two words"), Some("x\"y")] {
+        let mut req = b.http.get(b.url("/login"));
+        if let Some(v) = bad {
+            req = req.header("x-request-id", v);
+        }
+        let res = req.send().await.unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "generated: {id}");
+    }
+}
