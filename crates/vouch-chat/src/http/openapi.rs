@@ -51,7 +51,7 @@ use uuid::Uuid;
         super::admin::verification_failures,
     ),
     components(schemas(State, SenderName, RoleName)),
-    modifiers(&Security),
+    modifiers(&Security, &StorageUnavailable),
     tags(
         (name = "widget", description = "Public routes the embedded widget calls (CORS for the widget's allowed origins)"),
         (name = "agent", description = "The agent console: Bearer token or the vouch_agent cookie"),
@@ -93,6 +93,42 @@ impl Modify for Security {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every `/api/v1/` operation that reaches the database may answer `503 storage_unavailable`
+/// (the disk is full or read-only, the database is gone): added to each one here rather than
+/// repeated on every handler.
+struct StorageUnavailable;
+
+impl Modify for StorageUnavailable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = ResponseBuilder::new()
+            .description(
+                "`storage_unavailable`: the database cannot be written or read now; retry later",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post, &mut item.put]
+                .into_iter()
+                .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("503".to_string())
+                    .or_insert_with(|| answer.clone().into());
+            }
+        }
     }
 }
 
