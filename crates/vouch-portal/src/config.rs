@@ -116,6 +116,11 @@ pub struct PortalConfig {
     /// Largest accepted form body in bytes; larger requests get 413.
     #[arg(long, env = "VOUCH_MAX_FORM_BYTES", default_value_t = DEFAULT_MAX_FORM_BYTES)]
     pub max_form_bytes: u32,
+
+    /// Bearer token that unlocks GET /metrics (Prometheus text format): scrape with
+    /// `Authorization: Bearer <token>`. Without it /metrics answers 404. At least 16 characters.
+    #[arg(long, env = "VOUCH_PORTAL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 impl PortalConfig {
@@ -143,6 +148,7 @@ impl PortalConfig {
             login_lockout: DEFAULT_LOGIN_LOCKOUT,
             max_concurrent_hashes: DEFAULT_MAX_CONCURRENT_HASHES,
             max_form_bytes: DEFAULT_MAX_FORM_BYTES,
+            metrics_token: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub(crate) struct Core {
     pub key_dir: KeyDir,
     pub clock: Arc<dyn Clock>,
     pub cookies: CookieNames,
+    pub metrics: crate::metrics::Metrics,
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 /// A live session and its user.

@@ -14,6 +14,7 @@ pub mod config;
 mod core;
 pub mod error;
 mod keystore;
+pub mod metrics;
 mod password;
 mod secrets;
 mod store;
@@ -97,6 +98,8 @@ impl Portal {
             key_dir,
             clock,
             cookies,
+            metrics: metrics::Metrics::new(),
+            metrics_token: config.metrics_token.clone(),
         };
         Ok(Portal {
             core: Arc::new(core),

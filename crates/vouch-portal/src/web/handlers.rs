@@ -196,7 +196,16 @@ pub(crate) async fn login(
         )));
     }
     let previous = current_session(&core, &headers).await?;
-    match core.sign_in(email, password, addr, previous.as_ref()).await {
+    let result = core.sign_in(email, password, addr, previous.as_ref()).await;
+    core.metrics.sign_in(match &result {
+        Ok(_) => "ok",
+        Err(SignInError::Invalid) => "invalid",
+        Err(SignInError::TooManyAttempts { .. }) => "throttled",
+        Err(SignInError::Locked { .. }) => "locked",
+        Err(SignInError::Busy) => "busy",
+        Err(SignInError::Internal(_)) => "error",
+    });
+    match result {
         Ok(new) => {
             let cookie = core
                 .cookies
@@ -293,7 +302,10 @@ pub(crate) async fn token(State(core): State<AppState>, headers: HeaderMap) -> R
         );
     };
     match core.issue_token(&session) {
-        Ok(jwt) => plain(StatusCode::OK, "application/jwt", jwt),
+        Ok(jwt) => {
+            core.metrics.token_issued();
+            plain(StatusCode::OK, "application/jwt", jwt)
+        }
         Err(e) => {
             tracing::error!(error = %e, "token signing failed");
             plain(

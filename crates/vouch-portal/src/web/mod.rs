@@ -35,6 +35,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(handlers::readyz))
         .route("/assets/site.css", get(handlers::site_css))
         .route("/assets/auth.js", get(handlers::auth_js))
+        .route("/metrics", get(metrics))
+        // Counts every route above by its template (keep this after the last route).
+        .route_layer(middleware::from_fn_with_state(state.clone(), track_http))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -61,6 +64,57 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(request_id::drop_unsafe))
         .with_state(state)
+}
+
+/// Counts a routed request by route template, method and status.
+async fn track_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let res = next.run(req).await;
+    state
+        .metrics
+        .http_request(&route, &method, res.status().as_u16());
+    res
+}
+
+/// `GET /metrics`: only with `--metrics-token`, and only to `Authorization: Bearer <token>`
+/// (404 without the flag, 401 without the token), so it is never public by accident.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = &state.metrics_token else {
+        return handlers::not_found().await.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match presented {
+        Some(t) if expected.matches(t) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            state.metrics.render(),
+        )
+            .into_response(),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            )],
+            "send Authorization: Bearer <the --metrics-token>\n",
+        )
+            .into_response(),
+    }
 }
 
 /// One middleware for the headers every response carries.

@@ -146,3 +146,58 @@ async fn request_ids_are_echoed_when_safe_and_made_otherwise() {
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "generated: {id}");
     }
 }
+
+#[tokio::test]
+async fn metrics_need_the_flag_and_the_token_and_count_sign_ins_and_tokens() {
+    let off = TestApp::start().await;
+    let res = off
+        .browser()
+        .http
+        .get(off.url("/metrics"))
+        .bearer_auth("0123456789abcdef-anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let token = "portal-metrics-token-0123456789";
+    let app = TestApp::start_with(|c| c.metrics_token = Some(token.parse().unwrap())).await;
+    app.add_user("alex@example.com").await;
+    let b = app.signed_in("alex@example.com").await;
+    assert_eq!(b.token().await.status(), StatusCode::OK);
+    assert_eq!(b.token().await.status(), StatusCode::OK);
+    let wrong = app
+        .browser()
+        .login("alex@example.com", "wrong password")
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let res = b.http.get(b.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session cookie is not enough"
+    );
+    let res = b
+        .http
+        .get(b.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    for line in [
+        "vouch_portal_sign_ins_total{result=\"ok\"} 1",
+        "vouch_portal_sign_ins_total{result=\"invalid\"} 1",
+        "vouch_portal_tokens_issued_total 2",
+        "vouch_portal_http_requests_total{method=\"GET\",route=\"/token\",status=\"200\"} 2",
+        "vouch_portal_http_requests_total{method=\"POST\",route=\"/login\",status=\"401\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+    let e = "short"
+        .parse::<vouch_portal::metrics::MetricsToken>()
+        .unwrap_err();
+    assert!(e.contains("at least 16"), "{e}");
+}
