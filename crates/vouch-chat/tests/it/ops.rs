@@ -19,28 +19,40 @@ async fn app_with_metrics() -> TestApp {
     .await
 }
 
+/// The metrics of every node of the topology, one exposition after the other: metrics are per
+/// node, so with two nodes the cluster's figure is the sum over both ([`metric`] adds them up).
 async fn scrape(app: &TestApp) -> String {
-    let r = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .expect("scrape");
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"]
-        .to_str()
-        .expect("type")
-        .starts_with("text/plain; version=0.0.4"));
-    r.text().await.expect("body")
+    let mut bases = vec![app.base.clone()];
+    if app.agent_base != app.base {
+        bases.push(app.agent_base.clone());
+    }
+    let mut text = String::new();
+    for base in bases {
+        let r = app
+            .http
+            .get(format!("{base}/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("scrape");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/plain; version=0.0.4"));
+        text.push_str(&r.text().await.expect("body"));
+        text.push('\n');
+    }
+    text
 }
 
-/// The value of the series `name{labels}` (exact label set); 0 when absent.
+/// The value of one series, summed over every node's exposition in `text` (0 when absent).
 fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     let want: BTreeMap<String, String> = labels
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let mut total = 0.0;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some((series, value)) = line.rsplit_once(' ') else {
             continue;
@@ -59,10 +71,10 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
             None => (series, BTreeMap::new()),
         };
         if n == name && have == want {
-            return value.parse().expect("metric value");
+            total += value.parse::<f64>().expect("metric value");
         }
     }
-    0.0
+    total
 }
 
 #[tokio::test]
