@@ -38,7 +38,6 @@ use crate::keystore::KeyDir;
 use crate::password::Passwords;
 use crate::secrets::CookieNames;
 use crate::store::Store;
-use crate::throttle::Throttle;
 
 /// How often a running portal looks for a key rotation made by another process.
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -90,7 +89,7 @@ impl Portal {
         let passwords = Passwords::new(config.max_concurrent_hashes as usize).await?;
         let cookies = CookieNames::new(settings.secure_cookies);
         let core = Core {
-            throttle: Throttle::new(config),
+            throttle: throttle::from_config(config),
             settings,
             store,
             passwords,

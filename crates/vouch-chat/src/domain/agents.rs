@@ -14,6 +14,7 @@ use super::limits::LoginRefusal;
 use super::{new_secret, secret_hash, unix_now, Chat};
 use crate::error::ChatError;
 use crate::storage::{now_millis, Agent, Millis, Role, Store, StoreError};
+use vouch_throttle::AddrKey;
 
 /// A new agent or admin.
 #[derive(Debug, Clone)]
@@ -159,7 +160,7 @@ impl Chat {
         let account = normalize_email(email);
         let attempt = self
             .login_throttle
-            .begin(&account, client, unix_now())
+            .begin(&account, AddrKey::from_ip(Some(client)), unix_now())
             .map_err(|r| match r {
                 LoginRefusal::TooManyAttempts { retry_after } => {
                     ChatError::TooManyAttempts { retry_after }

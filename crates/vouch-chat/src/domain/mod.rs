@@ -75,7 +75,7 @@ impl Chat {
             typing_limiter: RateLimiter::new(5, 1, 10),
             session_limiter: RateLimiter::new(limits.session_rate, 1, limits.session_burst),
             login_limiter: RateLimiter::new(limits.login_rate_per_minute, 60, limits.login_burst),
-            login_throttle: LoginThrottle::new(
+            login_throttle: limits::login_throttle(
                 limits.login_account_address_burst,
                 limits.login_account_address_per_minute,
                 limits.login_account_burst,
