@@ -70,3 +70,46 @@ impl Writer {
             .await;
     }
 }
+
+/// What [`replay`] sent.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// The first and last `seq` sent (None when nothing was).
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub count: usize,
+    /// The database error that cut the replay short, if any (what was sent before it stands).
+    pub failed: Option<crate::error::ChatError>,
+}
+
+/// Sends the stored messages of `conversation` with `after < seq <= until`, in order, page by
+/// page: the one history loop behind `resume` and the gap fills of both sockets.
+pub async fn replay(
+    writer: &mut Writer,
+    chat: &crate::domain::Chat,
+    conversation: uuid::Uuid,
+    mut after: i64,
+    until: i64,
+) -> Result<Replayed, Gone> {
+    let mut done = Replayed::default();
+    while after < until {
+        let page = match chat.history_page(conversation, after).await {
+            Ok(page) => page,
+            Err(e) => {
+                done.failed = Some(e);
+                return Ok(done);
+            }
+        };
+        for m in page.iter().take_while(|m| m.seq <= until) {
+            writer.text(&crate::live::frames::message(m)).await?;
+            done.first.get_or_insert(m.seq);
+            done.last = Some(m.seq);
+            done.count += 1;
+            after = m.seq;
+        }
+        if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
+            break;
+        }
+    }
+    Ok(done)
+}

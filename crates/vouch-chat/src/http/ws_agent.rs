@@ -203,7 +203,7 @@ impl AgentSocket {
     }
 
     /// Any agent may read any conversation.
-    async fn resume(&mut self, id: uuid::Uuid, mut after: i64) -> Result<(), Gone> {
+    async fn resume(&mut self, id: uuid::Uuid, after: i64) -> Result<(), Gone> {
         match self.chat.store.get_conversation(id).await {
             Ok(Some(_)) => {}
             Ok(None) => {
@@ -220,29 +220,21 @@ impl AgentSocket {
                     .await;
             }
         }
-        loop {
-            let page = match self.chat.history_page(id, after).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading history failed");
-                    return self
-                        .writer
-                        .text(&frames::error(
-                            "internal",
-                            "history is unavailable; resume again",
-                        ))
-                        .await;
-                }
-            };
-            for m in &page {
-                self.writer.text(&frames::message(m)).await?;
-                self.tracker(id, m.seq - 1).sent(m.seq);
-                after = m.seq;
-            }
-            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
-                return Ok(());
-            }
+        let r = socket::replay(&mut self.writer, &self.chat, id, after, i64::MAX).await?;
+        if let (Some(first), Some(last)) = (r.first, r.last) {
+            self.tracker(id, first - 1).sent(last);
         }
+        if let Some(e) = r.failed {
+            tracing::error!(error = %e, "reading history failed");
+            return self
+                .writer
+                .text(&frames::error(
+                    "internal",
+                    "history is unavailable; resume again",
+                ))
+                .await;
+        }
+        Ok(())
     }
 
     /// The tracker of a conversation; a new one counts everything up to `upto` as sent.
@@ -274,28 +266,15 @@ impl AgentSocket {
 
     /// Sends the stored messages of `id` after the last one sent, up to `until`; how many.
     async fn catch_up(&mut self, id: uuid::Uuid, until: i64) -> Result<usize, Gone> {
-        let mut sent = 0;
-        loop {
-            let upto = self.tracker(id, 0).upto();
-            if upto >= until {
-                return Ok(sent);
-            }
-            let page = match self.chat.history_page(id, upto).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "catching up from the database failed");
-                    return Ok(sent);
-                }
-            };
-            for m in page.iter().take_while(|m| m.seq <= until) {
-                self.writer.text(&frames::message(m)).await?;
-                self.tracker(id, 0).sent(m.seq);
-                sent += 1;
-            }
-            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
-                return Ok(sent);
-            }
+        let upto = self.tracker(id, 0).upto();
+        let r = socket::replay(&mut self.writer, &self.chat, id, upto, until).await?;
+        if let Some(last) = r.last {
+            self.tracker(id, 0).sent(last);
         }
+        if let Some(e) = r.failed {
+            tracing::warn!(error = %e, "catching up from the database failed");
+        }
+        Ok(r.count)
     }
 
     /// After the bus between nodes lost frames: the waiting queue again, and for every

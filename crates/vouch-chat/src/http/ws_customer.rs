@@ -197,34 +197,23 @@ impl Customer {
         Ok(true)
     }
 
-    async fn resume(&mut self, mut after: i64) -> Result<(), Gone> {
-        loop {
-            let page = match self
-                .chat
-                .history_page(self.ctx.conversation_id, after)
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading history failed");
-                    return self
-                        .writer
-                        .text(&frames::error(
-                            "internal",
-                            "history is unavailable; resume again",
-                        ))
-                        .await;
-                }
-            };
-            for m in &page {
-                self.writer.text(&frames::message(m)).await?;
-                self.seen.sent(m.seq);
-                after = m.seq;
-            }
-            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
-                return Ok(());
-            }
+    async fn resume(&mut self, after: i64) -> Result<(), Gone> {
+        let id = self.ctx.conversation_id;
+        let r = socket::replay(&mut self.writer, &self.chat, id, after, i64::MAX).await?;
+        if let Some(last) = r.last {
+            self.seen.sent(last);
         }
+        if let Some(e) = r.failed {
+            tracing::error!(error = %e, "reading history failed");
+            return self
+                .writer
+                .text(&frames::error(
+                    "internal",
+                    "history is unavailable; resume again",
+                ))
+                .await;
+        }
+        Ok(())
     }
 
     /// A live frame: message frames once each and in order (a gap is filled from the database
@@ -250,29 +239,15 @@ impl Customer {
     /// Sends the stored messages after the last one sent, up to `until` (or all). Returns how
     /// many were sent.
     async fn catch_up(&mut self, until: i64) -> Result<usize, Gone> {
-        let mut sent = 0;
-        while self.seen.upto() < until {
-            let page = match self
-                .chat
-                .history_page(self.ctx.conversation_id, self.seen.upto())
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "catching up from the database failed");
-                    return Ok(sent);
-                }
-            };
-            for m in page.iter().take_while(|m| m.seq <= until) {
-                self.writer.text(&frames::message(m)).await?;
-                self.seen.sent(m.seq);
-                sent += 1;
-            }
-            if page.len() < crate::domain::conversations::HISTORY_PAGE as usize {
-                break;
-            }
+        let id = self.ctx.conversation_id;
+        let r = socket::replay(&mut self.writer, &self.chat, id, self.seen.upto(), until).await?;
+        if let Some(last) = r.last {
+            self.seen.sent(last);
         }
-        Ok(sent)
+        if let Some(e) = r.failed {
+            tracing::warn!(error = %e, "catching up from the database failed");
+        }
+        Ok(r.count)
     }
 
     /// After the bus between nodes lost frames: every message stored since the last one sent,
