@@ -161,7 +161,7 @@ impl Chat {
             })?;
         if !appended.duplicate {
             self.metrics.message_stored(sender);
-            self.publish_message(&appended.message, appended.conversation.agent_id);
+            self.publish_message(&appended.message, appended.agent_id);
         }
         Ok(appended)
     }

@@ -25,6 +25,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// An error of the embedded SQLite engine (a constraint, a bad statement).
+    #[error("database error: {0}")]
+    Engine(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]

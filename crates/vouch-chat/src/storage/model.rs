@@ -236,8 +236,8 @@ pub struct Appended {
     pub message: Message,
     /// True when this was a resend of a stored message: nothing new was stored.
     pub duplicate: bool,
-    /// The conversation as it was when the message was stored.
-    pub conversation: Conversation,
+    /// The conversation's assigned agent when the message was stored (whom to tell).
+    pub agent_id: Option<Uuid>,
 }
 
 /// One line of a transcript.

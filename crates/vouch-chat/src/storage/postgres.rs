@@ -622,7 +622,7 @@ impl Store for PgStore {
                 return Ok(Appended {
                     message,
                     duplicate: true,
-                    conversation,
+                    agent_id: conversation.agent_id,
                 });
             }
         }
@@ -634,7 +634,7 @@ impl Store for PgStore {
         Ok(Appended {
             message,
             duplicate: false,
-            conversation,
+            agent_id: conversation.agent_id,
         })
     }
 

@@ -174,7 +174,7 @@ async fn refused_and_failing_writes_do_not_fail_the_writes_batched_with_them() {
             (missing, r.map(|a| a.message.seq))
         }));
         // A write the database itself rejects (its widget does not exist: foreign key), queued
-        // among the appends: its batch fails and is retried write by write.
+        // among the appends: it is rolled back alone (its savepoint), the rest of its batch commits.
         let store3 = store.clone();
         tasks.push(tokio::spawn(async move {
             let r = store3
@@ -192,7 +192,9 @@ async fn refused_and_failing_writes_do_not_fail_the_writes_batched_with_them() {
             }
             Err(StoreError::Conflict(_)) if id == ended => {}
             Err(StoreError::NotFound) if id == missing => {}
-            Err(StoreError::Database(_)) if id.is_nil() => {}
+            Err(StoreError::Engine(e)) if id.is_nil() => {
+                assert!(e.contains("FOREIGN KEY"), "{e}")
+            }
             other => panic!("unexpected outcome for {id}: {other:?}"),
         }
     }
