@@ -34,6 +34,14 @@ use crate::storage::{Sender, Store};
 use self::agents::Passwords;
 use self::limits::{LoginThrottle, RateLimiter, SocketCounter};
 
+/// Frames a conversation's sockets may fall behind by before they are closed (and resume). Every
+/// open conversation allocates its buffer whole, so this is most of an idle customer socket's
+/// memory (about 64 bytes a slot); a socket task drains its buffer at once unless its client
+/// stops reading, so 64 frames is far above what a live socket ever holds.
+const CONVERSATION_BUFFER: usize = 64;
+/// The same for agent sockets, which share one buffer (every agent frame of the node).
+const AGENT_BUFFER: usize = 4096;
+
 /// The chat service's state: storage, the key fetcher, the live hub and the limits.
 /// Shared by every handler behind an `Arc`.
 pub struct Chat {
@@ -70,7 +78,7 @@ impl Chat {
         Chat {
             store,
             keys,
-            hub: Hub::new(256, 4096),
+            hub: Hub::new(CONVERSATION_BUFFER, AGENT_BUFFER),
             msg_limiter: RateLimiter::new(limits.msg_rate, 1, limits.msg_burst),
             typing_limiter: RateLimiter::new(5, 1, 10),
             session_limiter: RateLimiter::new(limits.session_rate, 1, limits.session_burst),
