@@ -16,8 +16,8 @@ use super::{new_secret, secret_hash, unix_now, Chat};
 use crate::error::ChatError;
 use crate::live::{frames, hub::Audience};
 use crate::storage::{
-    now_millis, AuthSettings, Contact, ContactFields, Conversation, ConversationState,
-    CustomerSession, Millis, Widget,
+    merge_context, now_millis, AuthSettings, Contact, ContactFields, ContactKey, Conversation,
+    ConversationState, CustomerSession, Millis, SessionStart, SessionStarted, Widget,
 };
 
 /// Most context variables per conversation.
@@ -111,15 +111,6 @@ pub fn check_context(v: &Value) -> Result<Map<String, Value>, String> {
         }
     }
     Ok(map.clone())
-}
-
-/// `base` with `over` merged over it, never more than [`MAX_CONTEXT_ENTRIES`] entries.
-fn merge_context(base: &mut Map<String, Value>, over: &Map<String, Value>) {
-    for (k, v) in over {
-        if base.contains_key(k) || base.len() < MAX_CONTEXT_ENTRIES {
-            base.insert(k.clone(), v.clone());
-        }
-    }
 }
 
 fn contact_fields(v: &Verified) -> ContactFields {
@@ -231,47 +222,29 @@ impl Chat {
         };
         let now = now_millis();
         let mut context = body_context;
-        let (conversation, created, contact) = match (&verified, &settings) {
+        let contact = match (&verified, &settings) {
             (Some(v), Some(settings)) => {
                 if let Some(lwi) = &v.claims.lwicontexts {
-                    merge_context(&mut context, lwi);
+                    merge_context(&mut context, lwi, MAX_CONTEXT_ENTRIES);
                 }
-                let contact = self
-                    .store
-                    .upsert_contact(settings.id, &v.claims.sub, &contact_fields(v), now)
-                    .await?;
-                let fresh = Conversation {
-                    id: Uuid::new_v4(),
-                    widget_app_id: widget.app_id,
-                    state: ConversationState::Waiting,
-                    verified: true,
-                    contact_id: Some(contact.id),
-                    context: context.clone(),
-                    agent_id: None,
-                    created_at: now,
-                    updated_at: now,
-                    ended_at: None,
-                    last_seq: 0,
-                };
-                let (mut conv, created) = self.store.open_or_insert_conversation(&fresh).await?;
-                if !created && !context.is_empty() {
-                    let mut merged = conv.context.clone();
-                    merge_context(&mut merged, &context);
-                    if merged != conv.context {
-                        self.store
-                            .set_conversation_context(conv.id, &merged)
-                            .await?;
-                        conv.context = merged;
-                    }
-                }
-                (conv, created, Some(contact))
+                Some(ContactKey {
+                    auth_settings_id: settings.id,
+                    external_id: v.claims.sub.clone(),
+                    fields: contact_fields(v),
+                })
             }
-            _ => {
-                let conv = Conversation {
+            _ => None,
+        };
+        let session_token = new_secret("vcs_");
+        let expires_at = now + self.session_ttl.as_millis() as Millis;
+        let started = self
+            .store
+            .start_session(SessionStart {
+                conversation: Conversation {
                     id: Uuid::new_v4(),
                     widget_app_id: widget.app_id,
                     state: ConversationState::Waiting,
-                    verified: false,
+                    verified: contact.is_some(),
                     contact_id: None,
                     context,
                     agent_id: None,
@@ -279,24 +252,25 @@ impl Chat {
                     updated_at: now,
                     ended_at: None,
                     last_seq: 0,
-                };
-                self.store.insert_conversation(&conv).await?;
-                (conv, true, None)
-            }
-        };
-        let session_token = new_secret("vcs_");
-        let expires_at = now + self.session_ttl.as_millis() as Millis;
-        self.store
-            .insert_session(&CustomerSession {
-                token_hash: secret_hash(&session_token),
-                conversation_id: conversation.id,
-                widget_app_id: widget.app_id,
-                verified_sub: verified.as_ref().map(|v| v.claims.sub.clone()),
-                jwt_exp: verified.as_ref().map(|v| v.claims.exp),
-                created_at: now,
-                expires_at,
+                },
+                contact,
+                max_context_entries: MAX_CONTEXT_ENTRIES,
+                session: CustomerSession {
+                    token_hash: secret_hash(&session_token),
+                    conversation_id: Uuid::nil(),
+                    widget_app_id: widget.app_id,
+                    verified_sub: verified.as_ref().map(|v| v.claims.sub.clone()),
+                    jwt_exp: verified.as_ref().map(|v| v.claims.exp),
+                    created_at: now,
+                    expires_at,
+                },
             })
             .await?;
+        let SessionStarted {
+            contact,
+            conversation,
+            created,
+        } = started;
         self.metrics.session_created(verified.is_some());
         if created {
             self.metrics
@@ -415,9 +389,11 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        merge_context(&mut base, &over);
+        assert!(merge_context(&mut base, &over, MAX_CONTEXT_ENTRIES));
         assert_eq!(base.len(), 100);
         assert_eq!(base["k1"], json!("new"));
         assert!(!base.contains_key("extra"));
+        // Nothing new: nothing changed (so a joining session writes nothing).
+        assert!(!merge_context(&mut base, &over, MAX_CONTEXT_ENTRIES));
     }
 }

@@ -212,6 +212,50 @@ pub trait Store: Send + Sync + 'static {
         -> StoreResult<Ended>;
 
     // --- customer sessions (only the hash of the session token is stored) ---
+    /// A new customer session with what it needs: the contact upserted (when verified), the
+    /// contact's open conversation joined (its context merged) or `start.conversation` created,
+    /// and the session stored for that conversation. Back-ends that can do it in one transaction
+    /// (and one commit) override this; the default takes one step at a time.
+    async fn start_session(&self, start: SessionStart) -> StoreResult<SessionStarted> {
+        let SessionStart {
+            contact,
+            mut conversation,
+            max_context_entries,
+            mut session,
+        } = start;
+        let now = session.created_at;
+        let (conversation, created, contact) = match contact {
+            Some(key) => {
+                let contact = self
+                    .upsert_contact(key.auth_settings_id, &key.external_id, &key.fields, now)
+                    .await?;
+                conversation.contact_id = Some(contact.id);
+                let (mut open, created) = self.open_or_insert_conversation(&conversation).await?;
+                if !created
+                    && merge_context(
+                        &mut open.context,
+                        &conversation.context,
+                        max_context_entries,
+                    )
+                {
+                    self.set_conversation_context(open.id, &open.context)
+                        .await?;
+                }
+                (open, created, Some(contact))
+            }
+            None => {
+                self.insert_conversation(&conversation).await?;
+                (conversation, true, None)
+            }
+        };
+        session.conversation_id = conversation.id;
+        self.insert_session(&session).await?;
+        Ok(SessionStarted {
+            contact,
+            conversation,
+            created,
+        })
+    }
     async fn insert_session(&self, s: &CustomerSession) -> StoreResult<()>;
     async fn find_session(
         &self,

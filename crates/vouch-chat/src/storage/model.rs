@@ -178,6 +178,59 @@ pub struct Conversation {
     pub last_seq: i64,
 }
 
+/// Merges `over` into the context variables `base`, never past `max_entries` entries (an entry
+/// already present is always updated). Whether anything changed.
+pub fn merge_context(
+    base: &mut serde_json::Map<String, serde_json::Value>,
+    over: &serde_json::Map<String, serde_json::Value>,
+    max_entries: usize,
+) -> bool {
+    let mut changed = false;
+    for (k, v) in over {
+        if base.get(k) == Some(v) {
+            continue;
+        }
+        if base.contains_key(k) || base.len() < max_entries {
+            base.insert(k.clone(), v.clone());
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// A verified customer's contact as a new session names it.
+#[derive(Debug, Clone)]
+pub struct ContactKey {
+    pub auth_settings_id: Uuid,
+    /// The token's `sub`.
+    pub external_id: String,
+    pub fields: ContactFields,
+}
+
+/// What a new customer session stores ([`crate::storage::Store::start_session`]).
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    /// The verified customer; `None` for a Not verified session (always a new conversation).
+    pub contact: Option<ContactKey>,
+    /// The conversation to create when the contact has no open one (the store sets its
+    /// `contact_id`); when it has one, this one's context is merged into it instead.
+    pub conversation: Conversation,
+    /// Most context entries a joined conversation may hold after the merge.
+    pub max_context_entries: usize,
+    /// The session (the store sets its `conversation_id` to the conversation it lands in).
+    pub session: CustomerSession,
+}
+
+/// What [`crate::storage::Store::start_session`] stored.
+#[derive(Debug, Clone)]
+pub struct SessionStarted {
+    pub contact: Option<Contact>,
+    /// The conversation the session belongs to, as stored.
+    pub conversation: Conversation,
+    /// True when the conversation was created for this session (false: joined an open one).
+    pub created: bool,
+}
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -494,6 +494,64 @@ fn insert_session_in(conn: &Connection, s: &CustomerSession) -> StoreResult<()> 
     Ok(())
 }
 
+/// [`Store::start_session`] in the writer's transaction: one commit for the whole session.
+fn start_session_in(conn: &Connection, start: SessionStart) -> StoreResult<SessionStarted> {
+    let SessionStart {
+        contact,
+        mut conversation,
+        max_context_entries,
+        mut session,
+    } = start;
+    let now = session.created_at;
+    let (conversation, created, contact) = match contact {
+        Some(key) => {
+            let contact = upsert_contact_in(
+                conn,
+                key.auth_settings_id,
+                &key.external_id,
+                &key.fields,
+                now,
+            )?;
+            conversation.contact_id = Some(contact.id);
+            let (mut open, created) = open_or_insert_in(conn, &conversation)?;
+            if !created
+                && merge_context(
+                    &mut open.context,
+                    &conversation.context,
+                    max_context_entries,
+                )
+            {
+                set_context_in(conn, open.id, &open.context)?;
+            }
+            (open, created, Some(contact))
+        }
+        None => {
+            insert_conversation_in(conn, &conversation)?;
+            (conversation, true, None)
+        }
+    };
+    session.conversation_id = conversation.id;
+    insert_session_in(conn, &session)?;
+    Ok(SessionStarted {
+        contact,
+        conversation,
+        created,
+    })
+}
+
+fn set_context_in(
+    conn: &Connection,
+    id: Uuid,
+    context: &serde_json::Map<String, serde_json::Value>,
+) -> StoreResult<()> {
+    execute(
+        conn,
+        "UPDATE conversations SET context = ? WHERE id = ?",
+        params![json_text(context)?, id.to_string()],
+    )?;
+    Ok(())
+}
+
 fn upsert_contact_in(
     conn: &Connection,
     auth_settings_id: Uuid,
@@ -874,16 +932,8 @@ impl Store for SqliteStore {
         id: Uuid,
         context: &serde_json::Map<String, serde_json::Value>,
     ) -> StoreResult<()> {
-        let context = json_text(context)?;
-        self.write(move |c| {
-            execute(
-                c,
-                "UPDATE conversations SET context = ? WHERE id = ?",
-                params![context, id.to_string()],
-            )?;
-            Ok(())
-        })
-        .await
+        let context = context.clone();
+        self.write(move |c| set_context_in(c, id, &context)).await
     }
 
     async fn list_conversations(
@@ -950,6 +1000,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<Ended> {
         let ended_text = ended_text.to_string();
         self.write(move |c| end_in(c, id, &ended_text, now)).await
+    }
+
+    async fn start_session(&self, start: SessionStart) -> StoreResult<SessionStarted> {
+        self.write(move |c| start_session_in(c, start)).await
     }
 
     async fn insert_session(&self, s: &CustomerSession) -> StoreResult<()> {
