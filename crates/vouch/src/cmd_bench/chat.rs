@@ -8,6 +8,12 @@
 //! latency (send → `ack`, i.e. stored), the server's CPU time per relayed message (its
 //! `/proc/<pid>/stat`, the service being a child process), and its RSS per idle customer socket
 //! (RSS before and after opening K sockets on already created sessions). One JSON line on stdout.
+//!
+//! With `--nodes N` (PostgreSQL + NATS) customers of pair i are on node i mod N and their agent
+//! on node (i+1) mod N, so with N ≥ 2 every message crosses nodes; server CPU is the sum over the
+//! nodes, RSS per idle socket is node 0's. Before the N-node run the same load runs on one
+//! PostgreSQL node without NATS (a fresh database too): the same-run baseline, and the
+//! cross-node latency added is the N-node round trip minus that one's.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +29,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::server::{
-    cpu_micros, cpu_split_micros, rss_kib, BenchServer, ChildLimits, ServerArgs, Ws,
+    cpu_micros, cpu_split_micros, rss_kib, BenchServer, ChildLimits, NodesArgs, ServerArgs,
+    Topology, Ws,
 };
 use super::stats::{profile, round, Samples};
 use super::MAX_SECONDS;
@@ -66,6 +73,8 @@ pub struct ChatBenchArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     idle: u32,
     #[command(flatten)]
+    nodes: NodesArgs,
+    #[command(flatten)]
     server: ServerArgs,
 }
 
@@ -74,25 +83,25 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<()> {
     if u64::from(args.pairs) * u64::from(args.rate) > MAX_TOTAL_RATE {
         bail!("--pairs × --rate may be at most {MAX_TOTAL_RATE} messages/s");
     }
-    let agents = args
-        .agents
-        .map_or(pairs.div_ceil(100), |a| a as usize)
-        .clamp(1, pairs);
-    let limits = ChildLimits {
-        sockets: pairs + agents + args.idle as usize + 64,
-        msg_rate: (args.rate * 2).max(20),
-        msg_burst: (args.rate * 4).max(100),
+    let topology = args.nodes.topology(&args.server)?;
+    let agents = agent_count(args.agents, pairs, topology.nodes);
+    let baseline = match topology.one_node_baseline() {
+        Some(one) if topology.nodes > 1 && !args.nodes.no_baseline => {
+            eprintln!("bench: baseline first: the same load on one PostgreSQL node without NATS");
+            Some(run_once(&args, &one, agents, 0).await?)
+        }
+        _ => None,
     };
-    let server = BenchServer::start(&args.server, agents, limits).await?;
-    let result = measure(&server, &args, agents).await;
-    server.stop().await;
-    let report = result?;
+    let mut report = run_once(&args, &topology, agents, args.idle).await?;
+    add_baseline(&mut report, baseline.as_ref());
     println!("{report}");
     eprintln!(
-        "chat: {} msgs/s relayed ({} pairs × {}/s, customer → agent, {} agents); round trip p50 {} ms p99 {} ms \
+        "chat: {} node(s) on {}; {} msgs/s relayed ({} pairs × {}/s, customer → agent, {} agents); round trip p50 {} ms p99 {} ms \
          (Node ws relay {NODE_P50_MS} / {NODE_P99_MS}; target p99 ≤ {TARGET_P99_MS}); ack p99 {} ms; \
          {} µs server CPU per message (Node {NODE_CPU_US_PER_MSG}; target ≤ {TARGET_CPU_US_PER_MSG}); \
          {} KiB RSS per idle socket (Node 7–11 KB; target ≤ {TARGET_IDLE_CONN_KB})",
+        topology.nodes,
+        report["backend"].as_str().unwrap_or("?"),
         report["relayed_msgs_per_s"],
         args.pairs,
         args.rate,
@@ -103,7 +112,87 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<()> {
         report["server_cpu_us_per_msg"],
         report["rss_per_idle_conn_kib"],
     );
+    if baseline.is_some() {
+        eprintln!(
+            "chat: cross-node latency added (round trip minus the same run's one-node PostgreSQL \
+             baseline, p50 {} ms): p50 {} ms, p99 {} ms",
+            report["one_node_baseline"]["round_trip_ms"]["p50"],
+            report["cross_node_added_ms"]["p50"],
+            report["cross_node_added_ms"]["p99"],
+        );
+    }
     Ok(())
+}
+
+/// Agents: one per 100 pairs unless given, at most one per pair — rounded up to a multiple of
+/// the node count, so that agent `a` on node (a+1) mod N holds exactly the pairs i ≡ a (mod N)
+/// can hold (customer on node i mod N): with N ≥ 2 every conversation spans two nodes.
+fn agent_count(given: Option<u32>, pairs: usize, nodes: usize) -> usize {
+    let agents = given
+        .map_or(pairs.div_ceil(100), |a| a as usize)
+        .clamp(1, pairs);
+    agents.div_ceil(nodes) * nodes
+}
+
+/// Node of the customer of pair `i`.
+fn customer_node(i: usize, nodes: usize) -> usize {
+    i % nodes
+}
+
+/// Node of agent `a` (who holds the pairs i with i mod agents = a).
+fn agent_node(a: usize, nodes: usize) -> usize {
+    (a + 1) % nodes
+}
+
+/// One measured run on fresh nodes of `topology`, stopped (and its database dropped) after.
+async fn run_once(
+    args: &ChatBenchArgs,
+    topology: &Topology,
+    agents: usize,
+    idle: u32,
+) -> anyhow::Result<Value> {
+    let limits = ChildLimits {
+        sockets: args.pairs as usize + agents + idle as usize + 64,
+        msg_rate: (args.rate * 2).max(20),
+        msg_burst: (args.rate * 4).max(100),
+    };
+    let server = BenchServer::start(&args.server, topology, agents, limits).await?;
+    let result = measure(&server, args, agents, idle).await;
+    server.stop().await;
+    result
+}
+
+/// Puts the baseline's figures and the cross-node latency added (this run's round trip minus
+/// the baseline's, per percentile) into the report; nulls without a baseline.
+fn add_baseline(report: &mut Value, baseline: Option<&Value>) {
+    let (summary, added) = match baseline {
+        Some(b) => {
+            let diff = |p: &str| -> Value {
+                match (
+                    report["round_trip_ms"][p].as_f64(),
+                    b["round_trip_ms"][p].as_f64(),
+                ) {
+                    (Some(n), Some(one)) => json!(round(n - one, 3)),
+                    _ => Value::Null,
+                }
+            };
+            let added = json!({"p50": diff("p50"), "p90": diff("p90"), "p99": diff("p99")});
+            let summary = json!({
+                "nodes": b["nodes"], "backend": b["backend"],
+                "relayed": b["relayed"], "sent": b["sent"],
+                "relayed_msgs_per_s": b["relayed_msgs_per_s"],
+                "round_trip_ms": b["round_trip_ms"], "ack_ms": b["ack_ms"],
+                "server_cpu_us_per_msg": b["server_cpu_us_per_msg"],
+                "server_cpu_cores": b["server_cpu_cores"],
+            });
+            (summary, added)
+        }
+        None => (Value::Null, Value::Null),
+    };
+    if let Some(obj) = report.as_object_mut() {
+        obj.insert("one_node_baseline".into(), summary);
+        obj.insert("cross_node_added_ms".into(), added);
+    }
 }
 
 /// A server frame, as far as the bench reads it.
@@ -135,21 +224,28 @@ async fn measure(
     server: &BenchServer,
     args: &ChatBenchArgs,
     agents: usize,
+    idle: u32,
 ) -> anyhow::Result<Value> {
     let pairs = args.pairs as usize;
+    let nodes = server.node_count();
     let run_id = format!("{}-{}", std::process::id(), crate::cmd_token::unix_now());
 
-    // 1. RSS per idle connection: sessions first, then RSS before and after opening the sockets.
-    let idle = match (args.idle, server.pid) {
+    // 1. RSS per idle connection (node 0): sessions first, then RSS before and after opening
+    //    the sockets.
+    let idle = match (idle, server.pid()) {
         (0, _) | (_, None) => Value::Null,
         (k, Some(pid)) => idle_rss(server, pid, k as usize, &run_id).await?,
     };
 
-    // 2. The pairs: real tokens, real sessions; agents accept round-robin, then connect.
+    // 2. The pairs: real tokens, real sessions (on the customer's node); agents accept
+    //    round-robin (on the agent's node), then connect.
     let tokens = sign_tokens(server, &format!("cust-{run_id}"), pairs).await?;
-    let sessions = create_sessions(server, &tokens).await?;
+    let sessions = create_sessions(server, &tokens, |i| customer_node(i, nodes)).await?;
     stream::iter(sessions.iter().enumerate())
-        .map(|(i, (_, conv))| server.accept(i % agents, conv))
+        .map(|(i, (_, conv))| {
+            let agent = i % agents;
+            server.accept(agent_node(agent, nodes), agent, conv)
+        })
         .buffer_unordered(SETUP_CONCURRENCY)
         .collect::<Vec<_>>()
         .await
@@ -159,9 +255,9 @@ async fn measure(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut agent_sockets = Vec::with_capacity(agents);
     for a in 0..agents {
-        agent_sockets.push(server.connect_agent(a).await?);
+        agent_sockets.push(server.connect_agent(agent_node(a, nodes), a).await?);
     }
-    let customers = open_customers(server, &sessions).await?;
+    let customers = open_customers(server, &sessions, |i| customer_node(i, nodes)).await?;
 
     // 3. The load.
     let base = Instant::now();
@@ -185,9 +281,9 @@ async fn measure(
         .map(|(i, ws)| tokio::spawn(customer(ws, i, plan)))
         .collect();
     tokio::time::sleep_until(start).await;
-    let pid = server.pid;
+    let pids = server.pids();
     let own_pid = std::process::id();
-    let cpu0 = (pid.and_then(cpu_split_micros), cpu_micros(own_pid));
+    let cpu0 = (nodes_cpu(pids.as_deref()), cpu_micros(own_pid));
 
     let mut c = CustomerOut::default();
     for t in customer_tasks {
@@ -207,7 +303,7 @@ async fn measure(
         agent_closes.extend(out.closed);
     }
     let wall = start.elapsed().as_secs_f64();
-    let cpu1 = (pid.and_then(cpu_split_micros), cpu_micros(own_pid));
+    let cpu1 = (nodes_cpu(pids.as_deref()), cpu_micros(own_pid));
     let (server_cpu, server_sys) = match (cpu0.0, cpu1.0) {
         (Some(a), Some(b)) => {
             let sys = b.1.saturating_sub(a.1) as f64;
@@ -232,6 +328,8 @@ async fn measure(
         "bench": "chat",
         "build": profile(),
         "cores": std::thread::available_parallelism().map_or(2, |n| n.get()),
+        "nodes": nodes,
+        "backend": server.backend(),
         "pairs": pairs,
         "rate_per_pair": args.rate,
         "direction": "customer_to_agent",
@@ -260,7 +358,10 @@ async fn measure(
             .filter(|(all, _)| *all > 0.0)
             .map(|(all, sys)| round(sys / all, 2)),
         "load_generator_cpu_cores": client_cpu.map(|us| round(us / 1e6 / wall, 2)),
-        "server_rss_kib": pid.and_then(rss_kib),
+        "server_rss_kib": server.pid().and_then(rss_kib),
+        "server_rss_kib_per_node": pids
+            .as_deref()
+            .map(|p| p.iter().map(|pid| rss_kib(*pid)).collect::<Vec<_>>()),
         "idle": idle,
         "rss_per_idle_conn_kib": rss_per_idle,
         "baseline_node_ws_relay": {
@@ -317,13 +418,24 @@ pub async fn sign_tokens(
     .await?
 }
 
-/// One session per token, in token order: (session token, conversation id).
+/// (user, system) CPU time of all the nodes together, in microseconds; None when one of them is
+/// unknown.
+fn nodes_cpu(pids: Option<&[u32]>) -> Option<(u64, u64)> {
+    pids?.iter().try_fold((0, 0), |(user, system), pid| {
+        let (u, s) = cpu_split_micros(*pid)?;
+        Some((user + u, system + s))
+    })
+}
+
+/// One session per token, in token order, token `i` on node `node_of(i)`: (session token,
+/// conversation id).
 async fn create_sessions(
     server: &BenchServer,
     tokens: &[String],
+    node_of: impl Fn(usize) -> usize,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let results: Vec<_> = stream::iter(tokens)
-        .map(|t| server.create_session(t))
+    let results: Vec<_> = stream::iter(tokens.iter().enumerate())
+        .map(|(i, t)| server.create_session(node_of(i), t))
         .buffered(SETUP_CONCURRENCY)
         .collect()
         .await;
@@ -337,12 +449,14 @@ async fn create_sessions(
         .collect()
 }
 
+/// The customer socket of session `i` on node `node_of(i)`, in session order.
 async fn open_customers(
     server: &BenchServer,
     sessions: &[(String, String)],
+    node_of: impl Fn(usize) -> usize,
 ) -> anyhow::Result<Vec<Ws>> {
-    stream::iter(sessions)
-        .map(|(token, _)| server.connect_customer(token))
+    stream::iter(sessions.iter().enumerate())
+        .map(|(i, (token, _))| server.connect_customer(node_of(i), token))
         .buffered(SETUP_CONCURRENCY)
         .collect::<Vec<_>>()
         .await
@@ -350,13 +464,14 @@ async fn open_customers(
         .collect()
 }
 
-/// Server RSS before and after opening `k` idle customer sockets on sessions created beforehand.
+/// Node 0's RSS before and after opening `k` idle customer sockets there on sessions created
+/// beforehand.
 async fn idle_rss(server: &BenchServer, pid: u32, k: usize, run_id: &str) -> anyhow::Result<Value> {
     let tokens = sign_tokens(server, &format!("idle-{run_id}"), k).await?;
-    let sessions = create_sessions(server, &tokens).await?;
+    let sessions = create_sessions(server, &tokens, |_| 0).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid).context("reading the server's RSS")?;
-    let sockets = open_customers(server, &sessions).await?;
+    let sockets = open_customers(server, &sessions, |_| 0).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(pid).context("reading the server's RSS")?;
     drop(sockets);

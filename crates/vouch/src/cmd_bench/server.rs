@@ -1,10 +1,13 @@
-//! The chat service under test: `vouch chat` started as a child process (so its CPU time and RSS
-//! are its own, not the load generator's) on 127.0.0.1:0 with a temporary SQLite directory, or a
-//! service already running on loopback (`--chat-url`). Beside it, a loopback key server that
-//! publishes the bench's signing key, and the settings, widget and agents the load needs — all
-//! created through the service's real admin API.
+//! The chat service under test: `vouch chat` started as child processes (so their CPU time and
+//! RSS are their own, not the load generator's) on 127.0.0.1:0 — one node on a temporary SQLite
+//! directory, or 1–5 nodes sharing a fresh PostgreSQL database of their own and joined by NATS
+//! (`--nodes`, `--database-url`, `--nats-url`) — or a service already running on loopback
+//! (`--chat-url`). Beside it, a loopback key server that publishes the bench's signing key, and
+//! the settings, widget and agents the load needs — all created through the service's real
+//! admin API on node 0.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vouch_chat::storage::postgres::ScratchDatabase;
 use vouch_chat::{ChatConfig, NewAgent, Role};
 use vouch_jwt::SigningKey;
 
@@ -54,6 +58,164 @@ pub struct ServerArgs {
     pub server_log: String,
 }
 
+/// Most chat nodes the bench starts.
+pub const MAX_NODES: u8 = 5;
+
+/// How many chat nodes the bench starts, and what they share.
+#[derive(Args, Debug, Clone)]
+pub struct NodesArgs {
+    /// Chat nodes to start (1–5). Customers of pair i connect to node i mod N and their agent to
+    /// node (i+1) mod N, so with N ≥ 2 every message crosses nodes (through NATS). More than one
+    /// node needs --database-url and --nats-url.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=MAX_NODES as i64))]
+    pub nodes: u8,
+    /// A PostgreSQL server on loopback (postgres://USER@127.0.0.1:5432/DB, any database there):
+    /// the bench creates a fresh database of its own on it for the nodes and drops it at the end.
+    /// Without it the one node runs on a temporary SQLite directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// NATS on loopback (nats://127.0.0.1:4222) joining the nodes; the bench uses subjects of its
+    /// own (a fresh --nats-subject-prefix), so other users of that NATS are not disturbed.
+    #[arg(long)]
+    pub nats_url: Option<String>,
+    /// With --nodes 2 or more: skip the same-run baseline (the same load on one PostgreSQL node
+    /// without NATS, on a fresh database, before the N-node run) and so the cross-node figures.
+    #[arg(long)]
+    pub no_baseline: bool,
+}
+
+/// The storage the bench's own nodes share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite directory (one node).
+    Sqlite,
+    /// A fresh database made on this PostgreSQL server; the nodes joined by NATS when given.
+    Postgres {
+        admin_url: String,
+        nats_url: Option<String>,
+    },
+    /// The service at --chat-url (whatever it runs on).
+    External,
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+            Backend::External => "external",
+        }
+    }
+}
+
+/// What the bench runs against: `nodes` chat processes on `backend`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub nodes: usize,
+    pub backend: Backend,
+}
+
+impl Topology {
+    /// One node on SQLite, or the service at `--chat-url`.
+    pub fn single(server: &ServerArgs) -> Topology {
+        Topology {
+            nodes: 1,
+            backend: if server.chat_url.is_some() {
+                Backend::External
+            } else {
+                Backend::Sqlite
+            },
+        }
+    }
+
+    /// The same back-end with one node and no NATS: the baseline the cross-node figures are
+    /// measured against. None when there is no such baseline (SQLite, --chat-url).
+    pub fn one_node_baseline(&self) -> Option<Topology> {
+        match &self.backend {
+            Backend::Postgres { admin_url, .. } => Some(Topology {
+                nodes: 1,
+                backend: Backend::Postgres {
+                    admin_url: admin_url.clone(),
+                    nats_url: None,
+                },
+            }),
+            Backend::Sqlite | Backend::External => None,
+        }
+    }
+}
+
+impl NodesArgs {
+    /// Checks the flags together with `--chat-url`: several nodes need a shared PostgreSQL
+    /// database and NATS, and every address must be on loopback — the bench never sends a
+    /// packet off this machine.
+    pub fn topology(&self, server: &ServerArgs) -> anyhow::Result<Topology> {
+        let nodes = usize::from(self.nodes);
+        if !(1..=usize::from(MAX_NODES)).contains(&nodes) {
+            bail!("--nodes {nodes}: 1 to {MAX_NODES}");
+        }
+        if server.chat_url.is_some() {
+            if nodes > 1 || self.database_url.is_some() || self.nats_url.is_some() {
+                bail!(
+                    "--chat-url benches one running service: --nodes, --database-url and \
+                     --nats-url are for the nodes the bench starts itself"
+                );
+            }
+            return Ok(Topology::single(server));
+        }
+        let Some(database_url) = &self.database_url else {
+            if nodes > 1 {
+                bail!(
+                    "--nodes {nodes} needs --database-url postgres://… and --nats-url nats://…: \
+                     several nodes share one PostgreSQL database and are joined by NATS"
+                );
+            }
+            if self.nats_url.is_some() {
+                bail!("--nats-url joins nodes sharing a PostgreSQL database: add --database-url postgres://…");
+            }
+            return Ok(Topology::single(server));
+        };
+        let db = url::Url::parse(database_url).context("--database-url")?;
+        if !matches!(db.scheme(), "postgres" | "postgresql") {
+            bail!(
+                "--database-url must be postgres://… (the bench makes its own database there; \
+                 without the flag it runs one node on a temporary SQLite directory)"
+            );
+        }
+        require_loopback(&db, "--database-url")?;
+        // libpq-style `host=` / `hostaddr=` parameters override the URL's host (a path is a
+        // Unix socket, which stays on this machine).
+        for (name, value) in db.query_pairs() {
+            if matches!(&*name, "host" | "hostaddr")
+                && !value.starts_with('/')
+                && !loopback_name(&value)
+            {
+                bail!("--database-url: {name}={value} is not on loopback: the bench uses only this machine's PostgreSQL");
+            }
+        }
+        let nats_url = match &self.nats_url {
+            Some(url) => {
+                let nats = url::Url::parse(url).context("--nats-url")?;
+                if nats.scheme() != "nats" {
+                    bail!("--nats-url must be nats://127.0.0.1:PORT (plain NATS on loopback)");
+                }
+                require_loopback(&nats, "--nats-url")?;
+                Some(url.clone())
+            }
+            None if nodes > 1 => {
+                bail!("--nodes {nodes} needs --nats-url nats://…: it carries each message to the other nodes' sockets")
+            }
+            None => None,
+        };
+        Ok(Topology {
+            nodes,
+            backend: Backend::Postgres {
+                admin_url: database_url.clone(),
+                nats_url,
+            },
+        })
+    }
+}
+
 /// Limits the child is started with, raised so one loopback address can carry the whole load.
 pub struct ChildLimits {
     pub sockets: usize,
@@ -61,25 +223,48 @@ pub struct ChildLimits {
     pub msg_burst: u32,
 }
 
-/// A running service under test, ready for customers and agents.
-pub struct BenchServer {
-    pub base: String,
+/// One chat node of the service under test.
+struct Node {
+    base: String,
     ws_base: String,
+    pid: Option<u32>,
+    child: Option<tokio::process::Child>,
+}
+
+impl Node {
+    fn new(base: String, pid: Option<u32>, child: Option<tokio::process::Child>) -> Node {
+        let ws_base = format!("ws{}", base.trim_start_matches("http"));
+        Node {
+            base,
+            ws_base,
+            pid,
+            child,
+        }
+    }
+}
+
+/// A running service under test (one or several nodes), ready for customers and agents.
+/// Settings, widget and sign-ins go through node 0.
+pub struct BenchServer {
+    nodes: Vec<Node>,
+    backend: &'static str,
     pub http: reqwest::Client,
     pub key: Arc<SigningKey>,
     pub app_id: String,
     /// Sign-in tokens of the agents, one per agent.
     pub agent_tokens: Vec<String>,
-    pub pid: Option<u32>,
-    child: Option<tokio::process::Child>,
     dir: Option<PathBuf>,
+    /// The nodes' PostgreSQL database; dropped when the bench ends (also on an error).
+    database: Option<ScratchDatabase>,
     _keys: KeyServer,
 }
 
 impl Drop for BenchServer {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.start_kill();
+        for node in &mut self.nodes {
+            if let Some(child) = &mut node.child {
+                let _ = child.start_kill();
+            }
         }
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -128,23 +313,42 @@ fn loopback_base(url: &str) -> anyhow::Result<String> {
     if parsed.scheme() != "http" {
         bail!("--chat-url must be http:// on loopback (the bench never leaves this machine)");
     }
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if !loopback {
-        bail!("--chat-url must name 127.0.0.0/8, ::1 or localhost: the bench sends load only to loopback");
-    }
+    require_loopback(&parsed, "--chat-url")?;
     Ok(url.trim_end_matches('/').to_string())
 }
 
+/// The URL names 127.0.0.0/8, ::1 or `localhost` explicitly (no host at all would let the
+/// client pick one from its environment, e.g. PGHOST).
+fn require_loopback(url: &url::Url, flag: &str) -> anyhow::Result<()> {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // Schemes the URL standard does not know (postgres://, nats://) keep an IPv4 address
+        // as an opaque host name.
+        Some(url::Host::Domain(d)) => loopback_name(d),
+        None => false,
+    };
+    if !loopback {
+        bail!("{flag} must name 127.0.0.0/8, ::1 or localhost: the bench never sends a packet off this machine");
+    }
+    Ok(())
+}
+
+/// A host name or address (no URL around it) that is loopback.
+fn loopback_name(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl BenchServer {
-    /// Starts (or reaches) the service, creates the auth setting and widget through the admin
-    /// API and signs `agents` agents in.
+    /// Starts the nodes of `topology` (or reaches `--chat-url`), creates the auth setting and
+    /// widget through the admin API of node 0 and signs `agents` agents in there.
     pub async fn start(
         args: &ServerArgs,
+        topology: &Topology,
         agents: usize,
         limits: ChildLimits,
     ) -> anyhow::Result<BenchServer> {
@@ -157,7 +361,18 @@ impl BenchServer {
             .timeout(Duration::from_secs(30))
             .build()?;
 
-        let (base, pid, child, dir, admin, agent_emails, password) = match &args.chat_url {
+        let mut server = BenchServer {
+            nodes: Vec::new(),
+            backend: topology.backend.name(),
+            http,
+            key,
+            app_id: String::new(),
+            agent_tokens: Vec::new(),
+            dir: None,
+            database: None,
+            _keys: keys,
+        };
+        let (admin, agent_emails, password) = match &args.chat_url {
             Some(url) => {
                 let password = std::env::var("VOUCH_BENCH_PASSWORD").map_err(|_| {
                     anyhow!(
@@ -173,54 +388,65 @@ impl BenchServer {
                         args.agent_emails.len()
                     );
                 }
-                let agent_emails = args.agent_emails[..agents].to_vec();
-                (
-                    loopback_base(url)?,
-                    args.server_pid,
-                    None,
-                    None,
-                    admin,
-                    agent_emails,
-                    password,
-                )
+                server
+                    .nodes
+                    .push(Node::new(loopback_base(url)?, args.server_pid, None));
+                (admin, args.agent_emails[..agents].to_vec(), password)
             }
             None => {
                 let dir = super::tempdir()?;
+                server.dir = Some(dir.clone());
                 let agent_emails: Vec<String> = (0..agents)
                     .map(|i| format!("agent{i}@bench.localhost"))
                     .collect();
                 let admin = "admin@bench.localhost".to_string();
-                seed_agents(&dir, &admin, &agent_emails).await?;
-                let (child, base) = spawn_child(&dir, &args.server_log, &limits, agents).await?;
-                (
-                    base,
-                    child.id(),
-                    Some(child),
-                    Some(dir),
-                    admin,
-                    agent_emails,
-                    BENCH_PASSWORD.to_string(),
-                )
+                let mut config = ChatConfig::with_data_dir(&dir);
+                let mut store_args: Vec<OsString> = vec!["--data-dir".into(), dir.clone().into()];
+                if let Backend::Postgres {
+                    admin_url,
+                    nats_url,
+                } = &topology.backend
+                {
+                    let db = ScratchDatabase::create(admin_url)
+                        .await
+                        .context("creating the bench's database (--database-url)")?;
+                    eprintln!("bench: database {} (dropped at the end)", redacted(&db.url));
+                    config.database_url = Some(db.url.clone());
+                    store_args = vec!["--database-url".into(), db.url.clone().into()];
+                    if let Some(nats) = nats_url {
+                        // Subjects of this run only: other users of that NATS never see them.
+                        let prefix = format!("bench{}", uuid::Uuid::new_v4().simple());
+                        store_args.extend(
+                            [
+                                "--nats-url",
+                                nats.as_str(),
+                                "--nats-subject-prefix",
+                                &prefix,
+                            ]
+                            .map(OsString::from),
+                        );
+                    }
+                    server.database = Some(db);
+                }
+                seed_agents(&config, &admin, &agent_emails).await?;
+                for i in 0..topology.nodes {
+                    let (child, base) =
+                        spawn_child(&dir, i, &store_args, &args.server_log, &limits, agents)
+                            .await?;
+                    let pid = child.id();
+                    server.nodes.push(Node::new(base, pid, Some(child)));
+                }
+                (admin, agent_emails, BENCH_PASSWORD.to_string())
             }
         };
-        if let Some(pid) = pid {
-            eprintln!(
-                "bench: chat service {base}, pid {pid} (profile it with `perf record -p {pid}`)"
-            );
+        for (i, node) in server.nodes.iter().enumerate() {
+            if let Some(pid) = node.pid {
+                eprintln!(
+                    "bench: chat node {i} {}, pid {pid} (profile it with `perf record -p {pid}`)",
+                    node.base
+                );
+            }
         }
-        let ws_base = format!("ws{}", base.trim_start_matches("http"));
-        let mut server = BenchServer {
-            base,
-            ws_base,
-            http,
-            key,
-            app_id: String::new(),
-            agent_tokens: Vec::new(),
-            pid,
-            child,
-            dir,
-            _keys: keys,
-        };
         let admin_token = server.login(&admin, &password).await?;
         server.app_id = server
             .create_widget(&admin_token, &server._keys.url)
@@ -232,10 +458,35 @@ impl BenchServer {
         Ok(server)
     }
 
+    /// How many nodes the service has (customers and agents are spread over them).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// `sqlite`, `postgres` or `external` (--chat-url).
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Node 0's base URL, where the setup goes.
+    pub fn base(&self) -> &str {
+        &self.nodes[0].base
+    }
+
+    /// Node 0's process id (its RSS is the one measured per idle socket).
+    pub fn pid(&self) -> Option<u32> {
+        self.nodes[0].pid
+    }
+
+    /// Every node's process id; None when one is unknown (--chat-url without --server-pid).
+    pub fn pids(&self) -> Option<Vec<u32>> {
+        self.nodes.iter().map(|n| n.pid).collect()
+    }
+
     async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
         let res = self
             .http
-            .post(format!("{}/api/v1/agent/login", self.base))
+            .post(format!("{}/api/v1/agent/login", self.base()))
             .json(&json!({"email": email, "password": password}))
             .send()
             .await
@@ -278,7 +529,7 @@ impl BenchServer {
     async fn admin_post(&self, token: &str, path: &str, body: Value) -> anyhow::Result<Value> {
         let res = self
             .http
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.base()))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -300,16 +551,17 @@ impl BenchServer {
                "email": format!("{sub}@bench.localhost"), "preferred_username": sub})
     }
 
-    /// `POST …/sessions` with a customer token; the status, and the body when 201.
+    /// `POST …/sessions` on `node` with a customer token; the status, and the body when 201.
     pub async fn create_session(
         &self,
+        node: usize,
         token: &str,
     ) -> Result<(String, String), (Option<u16>, String)> {
         let res = self
             .http
             .post(format!(
                 "{}/api/v1/widgets/{}/sessions",
-                self.base, self.app_id
+                self.nodes[node].base, self.app_id
             ))
             .header("origin", SITE_ORIGIN)
             .header("authenticatedusertoken", token)
@@ -334,13 +586,13 @@ impl BenchServer {
         }
     }
 
-    /// The agent `agent` accepts conversation `id`.
-    pub async fn accept(&self, agent: usize, id: &str) -> anyhow::Result<()> {
+    /// The agent `agent` accepts conversation `id` on `node`.
+    pub async fn accept(&self, node: usize, agent: usize, id: &str) -> anyhow::Result<()> {
         let res = self
             .http
             .post(format!(
                 "{}/api/v1/agent/conversations/{id}/accept",
-                self.base
+                self.nodes[node].base
             ))
             .bearer_auth(&self.agent_tokens[agent])
             .send()
@@ -352,10 +604,13 @@ impl BenchServer {
         Ok(())
     }
 
-    /// A customer socket for a session (with the widget's allowed `Origin`).
-    pub async fn connect_customer(&self, session_token: &str) -> anyhow::Result<Ws> {
-        let mut req = format!("{}/api/v1/chat?session_token={session_token}", self.ws_base)
-            .into_client_request()?;
+    /// A customer socket on `node` for a session (with the widget's allowed `Origin`).
+    pub async fn connect_customer(&self, node: usize, session_token: &str) -> anyhow::Result<Ws> {
+        let mut req = format!(
+            "{}/api/v1/chat?session_token={session_token}",
+            self.nodes[node].ws_base
+        )
+        .into_client_request()?;
         req.headers_mut()
             .insert("origin", HeaderValue::from_static(SITE_ORIGIN));
         let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
@@ -364,9 +619,10 @@ impl BenchServer {
         Ok(ws)
     }
 
-    /// The socket of agent `agent` (Bearer sign-in).
-    pub async fn connect_agent(&self, agent: usize) -> anyhow::Result<Ws> {
-        let mut req = format!("{}/api/v1/agent/ws", self.ws_base).into_client_request()?;
+    /// The socket of agent `agent` on `node` (Bearer sign-in).
+    pub async fn connect_agent(&self, node: usize, agent: usize) -> anyhow::Result<Ws> {
+        let mut req =
+            format!("{}/api/v1/agent/ws", self.nodes[node].ws_base).into_client_request()?;
         req.headers_mut().insert(
             "authorization",
             HeaderValue::from_str(&format!("Bearer {}", self.agent_tokens[agent]))?,
@@ -377,33 +633,58 @@ impl BenchServer {
         Ok(ws)
     }
 
-    /// Stops the child (SIGTERM, then SIGKILL after 10 s) and removes the temporary directory.
+    /// Stops the children (SIGTERM to all, then SIGKILL to any still there after 10 s), drops
+    /// the PostgreSQL database and removes the temporary directory.
     pub async fn stop(mut self) {
-        if let (Some(child), Some(pid)) = (&mut self.child, self.pid) {
-            if let Ok(pid) = libc::pid_t::try_from(pid) {
-                // SAFETY: kill(2) on the pid of our own child, which we have not reaped yet.
-                unsafe {
-                    libc::kill(pid, libc::SIGTERM);
+        for node in &self.nodes {
+            if let (Some(_), Some(pid)) = (&node.child, node.pid) {
+                if let Ok(pid) = libc::pid_t::try_from(pid) {
+                    // SAFETY: kill(2) on the pid of our own child, which we have not reaped yet.
+                    unsafe {
+                        libc::kill(pid, libc::SIGTERM);
+                    }
                 }
             }
-            if tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .is_err()
-            {
-                let _ = child.kill().await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        for node in &mut self.nodes {
+            if let Some(child) = &mut node.child {
+                if tokio::time::timeout_at(deadline, child.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = child.kill().await;
+                }
+            }
+        }
+        if let Some(db) = self.database.take() {
+            if let Err(e) = db.drop_now().await {
+                eprintln!("bench: could not drop the bench's database: {e}");
             }
         }
     }
 }
 
-/// The admin and the agents, written into the child's database before it starts.
-async fn seed_agents(dir: &std::path::Path, admin: &str, agents: &[String]) -> anyhow::Result<()> {
-    let config = ChatConfig::with_data_dir(dir);
+/// A database URL without its password, for printing.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
+/// The admin and the agents, written into the children's database before they start.
+async fn seed_agents(config: &ChatConfig, admin: &str, agents: &[String]) -> anyhow::Result<()> {
     let people = std::iter::once((admin.to_string(), Role::Admin))
         .chain(agents.iter().map(|e| (e.clone(), Role::Agent)));
     for (i, (email, role)) in people.enumerate() {
         vouch_chat::add_agent(
-            &config,
+            config,
             NewAgent {
                 email,
                 name: format!("Bench agent {i}"),
@@ -417,15 +698,19 @@ async fn seed_agents(dir: &std::path::Path, admin: &str, agents: &[String]) -> a
     Ok(())
 }
 
-/// `vouch chat` on 127.0.0.1:0 as a child process; returns it and its base URL once it listens.
+/// `vouch chat` node `index` on 127.0.0.1:0 as a child process, on the storage `store_args`
+/// name; returns it and its base URL once it listens. Its log goes to `node<index>.log` in `dir`.
 async fn spawn_child(
-    dir: &std::path::Path,
+    dir: &Path,
+    index: usize,
+    store_args: &[OsString],
     log: &str,
     limits: &ChildLimits,
     agents: usize,
 ) -> anyhow::Result<(tokio::process::Child, String)> {
     let exe = std::env::current_exe().context("locating the vouch binary")?;
-    let log_file = std::fs::File::create(dir.join("server.log"))?;
+    let log_path = dir.join(format!("node{index}.log"));
+    let log_file = std::fs::File::create(&log_path)?;
     let mut cmd = tokio::process::Command::new(exe);
     // The child's configuration is the flags below, never the caller's VOUCH_* environment.
     for (name, _) in std::env::vars_os() {
@@ -437,8 +722,7 @@ async fn spawn_child(
     cmd.env("VOUCH_LOG", log)
         .arg("chat")
         .args(["--addr", "127.0.0.1:0", "--allow-private-key-urls"])
-        .arg("--data-dir")
-        .arg(dir)
+        .args(store_args)
         .args(["--max-sockets-per-address", &limits.sockets.to_string()])
         .args(["--session-rate", "1000000", "--session-burst", "1000000"])
         .args(["--msg-rate", &limits.msg_rate.to_string()])
@@ -471,8 +755,8 @@ async fn spawn_child(
     let base = match base {
         Ok(Ok(Some(base))) => base,
         _ => {
-            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            bail!("`vouch chat` did not start; its log:\n{log}");
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            bail!("`vouch chat` (node {index}) did not start; its log:\n{log}");
         }
     };
     // Keep reading (and dropping) whatever else it prints, so it never blocks on a full pipe.
@@ -507,4 +791,170 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+    const NATS: &str = "nats://127.0.0.1:4222";
+
+    fn server(chat_url: Option<&str>) -> ServerArgs {
+        ServerArgs {
+            chat_url: chat_url.map(str::to_string),
+            server_pid: None,
+            admin_email: None,
+            agent_emails: Vec::new(),
+            server_log: "warn".into(),
+        }
+    }
+
+    fn nodes(n: u8, db: Option<&str>, nats: Option<&str>) -> NodesArgs {
+        NodesArgs {
+            nodes: n,
+            database_url: db.map(str::to_string),
+            nats_url: nats.map(str::to_string),
+            no_baseline: false,
+        }
+    }
+
+    fn refused(n: NodesArgs, chat_url: Option<&str>) -> String {
+        match n.topology(&server(chat_url)) {
+            Ok(t) => panic!("accepted: {t:?}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn one_node_defaults_to_sqlite_and_postgres_is_comparable() {
+        let t = nodes(1, None, None).topology(&server(None)).unwrap();
+        assert_eq!(t.nodes, 1);
+        assert_eq!(t.backend, Backend::Sqlite);
+        assert_eq!(t.one_node_baseline(), None);
+
+        let t = nodes(1, Some(PG), None).topology(&server(None)).unwrap();
+        assert_eq!(t.backend.name(), "postgres");
+        assert_eq!(t.nodes, 1);
+    }
+
+    #[test]
+    fn several_nodes_share_postgres_and_nats_and_compare_with_one_node_without_nats() {
+        let t = nodes(3, Some(PG), Some(NATS))
+            .topology(&server(None))
+            .unwrap();
+        assert_eq!(t.nodes, 3);
+        assert_eq!(
+            t.backend,
+            Backend::Postgres {
+                admin_url: PG.into(),
+                nats_url: Some(NATS.into())
+            }
+        );
+        assert_eq!(
+            t.one_node_baseline(),
+            Some(Topology {
+                nodes: 1,
+                backend: Backend::Postgres {
+                    admin_url: PG.into(),
+                    nats_url: None
+                }
+            })
+        );
+        // localhost, other 127/8 addresses, ::1 and a Unix socket are all this machine.
+        for (db, nats) in [
+            (
+                "postgresql://postgres@localhost/postgres",
+                "nats://localhost:4222",
+            ),
+            (
+                "postgres://postgres@127.0.0.2:5432/x",
+                "nats://127.1.2.3:4222",
+            ),
+            ("postgres://postgres@[::1]:5432/x", "nats://[::1]:4222"),
+            (
+                "postgres://postgres@localhost/x?host=/var/run/postgresql",
+                NATS,
+            ),
+        ] {
+            nodes(2, Some(db), Some(nats))
+                .topology(&server(None))
+                .unwrap_or_else(|e| panic!("{db} {nats}: {e}"));
+        }
+    }
+
+    #[test]
+    fn several_nodes_without_postgres_or_nats_are_refused() {
+        let e = refused(nodes(2, None, None), None);
+        assert!(
+            e.contains("--database-url") && e.contains("--nats-url"),
+            "{e}"
+        );
+        let e = refused(nodes(2, Some(PG), None), None);
+        assert!(e.contains("needs --nats-url"), "{e}");
+        let e = refused(nodes(2, None, Some(NATS)), None);
+        assert!(e.contains("--database-url"), "{e}");
+        let e = refused(nodes(2, Some("sqlite:///tmp/chat.db"), Some(NATS)), None);
+        assert!(e.contains("must be postgres://"), "{e}");
+        let e = refused(nodes(1, None, Some(NATS)), None);
+        assert!(e.contains("--database-url"), "{e}");
+        let e = refused(nodes(6, Some(PG), Some(NATS)), None);
+        assert!(e.contains("1 to 5"), "{e}");
+        let e = refused(nodes(0, None, None), None);
+        assert!(e.contains("1 to 5"), "{e}");
+    }
+
+    #[test]
+    fn addresses_off_this_machine_are_refused() {
+        for db in [
+            "postgres://postgres@10.0.0.5:5432/postgres",
+            "postgres://postgres@db.example.com/postgres",
+            "postgres://postgres@[2001:db8::1]:5432/postgres",
+            "postgres://postgres@0.0.0.0:5432/postgres",
+            // No host: the client would take one from its environment (PGHOST).
+            "postgres:///postgres",
+            // A libpq-style host parameter overriding the URL's loopback host.
+            "postgres://postgres@127.0.0.1/postgres?host=db.example.com",
+            "postgres://postgres@127.0.0.1/postgres?hostaddr=192.0.2.7",
+        ] {
+            let e = refused(nodes(2, Some(db), Some(NATS)), None);
+            assert!(
+                e.contains("loopback") || e.contains("127.0.0.0/8"),
+                "{db}: {e}"
+            );
+        }
+        for nats in [
+            "nats://192.0.2.7:4222",
+            "nats://nats.example.com:4222",
+            "nats://127.0.0.1:4222,nats://192.0.2.7:4222",
+        ] {
+            refused(nodes(2, Some(PG), Some(nats)), None);
+        }
+        let e = refused(nodes(2, Some(PG), Some("tls://127.0.0.1:4222")), None);
+        assert!(e.contains("nats://"), "{e}");
+        assert!(loopback_base("http://192.0.2.7:3001").is_err());
+        assert!(loopback_base("http://127.0.0.1:3001/").is_ok());
+    }
+
+    #[test]
+    fn a_running_service_is_one_node_the_bench_did_not_start() {
+        let url = Some("http://127.0.0.1:3001");
+        let t = nodes(1, None, None).topology(&server(url)).unwrap();
+        assert_eq!(t.backend, Backend::External);
+        for n in [
+            nodes(2, None, None),
+            nodes(1, Some(PG), None),
+            nodes(2, Some(PG), Some(NATS)),
+        ] {
+            let e = refused(n, url);
+            assert!(e.contains("--chat-url"), "{e}");
+        }
+    }
+
+    #[test]
+    fn printed_database_urls_hide_the_password() {
+        let shown = redacted("postgres://bench:s3cret@127.0.0.1:5432/vouch_scratch_1");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("vouch_scratch_1"), "{shown}");
+    }
 }

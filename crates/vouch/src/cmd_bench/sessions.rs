@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use vouch_jwt::{KeySet, Validation};
 
 use super::chat::sign_tokens;
-use super::server::{cpu_micros, BenchServer, ChildLimits, ServerArgs, ISSUER};
+use super::server::{cpu_micros, BenchServer, ChildLimits, ServerArgs, Topology, ISSUER};
 use super::stats::{profile, round};
 use super::MAX_SECONDS;
 
@@ -43,7 +43,8 @@ pub async fn run(args: SessionsBenchArgs) -> anyhow::Result<()> {
         msg_rate: 20,
         msg_burst: 100,
     };
-    let server = BenchServer::start(&args.server, 0, limits).await?;
+    let topology = Topology::single(&args.server);
+    let server = BenchServer::start(&args.server, &topology, 0, limits).await?;
     let result = measure(&server, &args).await;
     server.stop().await;
     let report = result?;
@@ -76,7 +77,7 @@ async fn measure(server: &BenchServer, args: &SessionsBenchArgs) -> anyhow::Resu
     let errors = Arc::new(AtomicU64::new(0));
     let first_error = Arc::new(std::sync::Mutex::new(None::<u16>));
     let running = Arc::new(AtomicBool::new(true));
-    let cpu0 = server.pid.and_then(cpu_micros);
+    let cpu0 = server.pid().and_then(cpu_micros);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
@@ -89,7 +90,11 @@ async fn measure(server: &BenchServer, args: &SessionsBenchArgs) -> anyhow::Resu
             tokens.clone(),
         );
         let http = server.http.clone();
-        let url = format!("{}/api/v1/widgets/{}/sessions", server.base, server.app_id);
+        let url = format!(
+            "{}/api/v1/widgets/{}/sessions",
+            server.base(),
+            server.app_id
+        );
         tasks.push(tokio::spawn(async move {
             while running.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -124,7 +129,7 @@ async fn measure(server: &BenchServer, args: &SessionsBenchArgs) -> anyhow::Resu
         t.await?;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu1 = server.pid.and_then(cpu_micros);
+    let cpu1 = server.pid().and_then(cpu_micros);
     let created = ok.load(Ordering::Relaxed);
     let attempts = next.load(Ordering::Relaxed);
     let per_s = created as f64 / elapsed;

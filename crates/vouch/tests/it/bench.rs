@@ -1,13 +1,21 @@
 //! Smoke tests of the load harness, so it cannot rot: `vouch bench chat` and `vouch bench
 //! sessions` run at tiny sizes against a real `vouch chat` child on loopback and print one JSON
-//! line with every field. Counts are checked; timings never are (speed is measured, not asserted).
+//! line with every field; `vouch bench chat --nodes 2` runs two nodes on PostgreSQL and NATS
+//! (`VOUCH_TEST_DATABASE_URL`, `VOUCH_TEST_NATS_URL`). Counts are checked; timings never are
+//! (speed is measured, not asserted).
 
 use std::process::Command;
 
 use serde_json::Value;
+use sqlx::Connection;
 
 /// Runs `vouch bench ARGS…` and returns its JSON line.
 fn bench(args: &[&str]) -> Value {
+    bench_with_stderr(args).0
+}
+
+/// Runs `vouch bench ARGS…` and returns its JSON line and what it wrote on stderr.
+fn bench_with_stderr(args: &[&str]) -> (Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_vouch"))
         .arg("bench")
         .args(args)
@@ -27,7 +35,8 @@ fn bench(args: &[&str]) -> Value {
         1,
         "exactly one JSON line on stdout, got: {stdout}"
     );
-    serde_json::from_str(lines[0]).expect("the line is JSON")
+    let v = serde_json::from_str(lines[0]).expect("the line is JSON");
+    (v, stderr.into_owned())
 }
 
 fn count(v: &Value, field: &str) -> u64 {
@@ -58,6 +67,9 @@ fn bench_chat_relays_real_messages_and_reports_every_figure() {
     assert_eq!(v["bench"], "chat");
     assert_eq!(v["direction"], "customer_to_agent");
     assert_eq!(count(&v, "pairs"), 3);
+    assert_eq!(count(&v, "nodes"), 1);
+    assert_eq!(v["backend"], "sqlite");
+    assert!(v["one_node_baseline"].is_null(), "{v}");
     let sent = count(&v, "sent");
     assert!(sent > 0, "{v}");
     assert!(count(&v, "acked") > 0, "{v}");
@@ -96,4 +108,85 @@ fn bench_sessions_creates_real_sessions_beside_raw_verification() {
     number(&v, "/ratio");
     number(&v, "/server_cpu_us_per_session");
     number(&v, "/target_per_s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_chat_on_two_nodes_relays_every_message_across_them() {
+    let (Ok(db), Ok(nats)) = (
+        std::env::var("VOUCH_TEST_DATABASE_URL"),
+        std::env::var("VOUCH_TEST_NATS_URL"),
+    ) else {
+        assert!(
+            std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
+            "VOUCH_TEST_DATABASE_URL or VOUCH_TEST_NATS_URL is not set: two-node bench test skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
+        );
+        eprintln!("VOUCH_TEST_DATABASE_URL or VOUCH_TEST_NATS_URL is not set: two-node bench test skipped");
+        return;
+    };
+    let args: Vec<String> = [
+        "chat",
+        "--nodes",
+        "2",
+        "--database-url",
+        &db,
+        "--nats-url",
+        &nats,
+        "--pairs",
+        "2",
+        "--rate",
+        "2",
+        "--duration",
+        "1",
+        "--idle",
+        "0",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let (v, stderr) = tokio::task::spawn_blocking(move || {
+        bench_with_stderr(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .expect("bench ran");
+    assert_eq!(count(&v, "nodes"), 2, "{v}");
+    assert_eq!(v["backend"], "postgres", "{v}");
+    // Two pairs on two nodes: one agent per node, each pair's customer on the other node.
+    assert_eq!(count(&v, "agents"), 2, "{v}");
+    let sent = count(&v, "sent");
+    assert!(sent > 0, "{v}");
+    assert_eq!(count(&v, "acked"), sent, "every message stored: {v}");
+    assert_eq!(
+        count(&v, "relayed"),
+        sent,
+        "every message relayed across nodes: {v}"
+    );
+    assert_eq!(count(&v, "error_frames"), 0, "{v}");
+    number(&v, "/server_cpu_us_per_msg");
+    assert_eq!(
+        v["server_rss_kib_per_node"].as_array().map(Vec::len),
+        Some(2),
+        "{v}"
+    );
+    // The same run's baseline: one PostgreSQL node without NATS, every message relayed too.
+    let one = &v["one_node_baseline"];
+    assert_eq!(count(one, "nodes"), 1, "{v}");
+    assert_eq!(one["backend"], "postgres", "{v}");
+    assert_eq!(count(one, "relayed"), count(one, "sent"), "{v}");
+    number(&v, "/cross_node_added_ms/p50");
+    number(&v, "/cross_node_added_ms/p99");
+
+    // The bench made its own databases (the baseline's and the two nodes') and dropped them.
+    let made: Vec<&str> = stderr
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("vouch_scratch_"))
+        .collect();
+    assert_eq!(made.len(), 2, "two databases announced: {stderr}");
+    let mut admin = sqlx::PgConnection::connect(&db).await.expect("connect");
+    for name in made {
+        let (left,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("query");
+        assert_eq!(left, 0, "{name} was dropped");
+    }
 }

@@ -97,15 +97,10 @@ impl Cluster {
 
     /// Starts a `vouch chat` node and waits for its address.
     async fn node(&self) -> Node {
-        self.node_with(&[]).await
-    }
-
-    async fn node_with(&self, extra: &[&str]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
             .args(["chat", "--addr", "127.0.0.1:0", "--allow-private-key-urls"])
             .args(["--database-url", &self.db.url, "--nats-url", &self.nats])
             .args(["--nats-subject-prefix", &self.prefix])
-            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -232,8 +227,6 @@ struct Client {
     messages: BTreeMap<i64, String>,
     acks: HashMap<String, i64>,
     closed: bool,
-    /// Records the messages of this conversation only (an agent's socket carries all of its).
-    only: Option<String>,
 }
 
 impl Client {
@@ -254,7 +247,6 @@ impl Client {
             messages: BTreeMap::new(),
             acks: HashMap::new(),
             closed: false,
-            only: None,
         }
     }
 
@@ -310,11 +302,6 @@ impl Client {
         let v: Value = serde_json::from_str(text).expect("JSON frame");
         match v["type"].as_str() {
             Some("message") => {
-                if let Some(only) = &self.only {
-                    if v["conversation_id"].as_str() != Some(only.as_str()) {
-                        return;
-                    }
-                }
                 let seq = v["seq"].as_i64().expect("seq");
                 let id = v["client_msg_id"].as_str().unwrap_or("system").to_string();
                 if let Some(prev) = self.messages.insert(seq, id.clone()) {
@@ -582,92 +569,4 @@ async fn nats_restart_nodes_reconnect_and_catch_up() {
         assert_eq!(agent.messages.get(seq), Some(id), "seq {seq} at the agent");
     }
     drop(nats);
-}
-
-/// Not a test: the figures of docs/benchmarks.md ("Several nodes"). Bounded (a fixed number of
-/// round trips per topology). Run with
-/// `cargo test --release -p vouch --test it measure_nodes -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn measure_nodes() {
-    let Ok(nats) = std::env::var("VOUCH_TEST_NATS_URL") else {
-        assert!(
-            std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
-            "VOUCH_TEST_NATS_URL is not set, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
-        );
-        eprintln!("VOUCH_TEST_NATS_URL is not set");
-        return;
-    };
-    const ROUNDS: usize = 300;
-    const PAIRS: usize = 8;
-    const EACH: usize = 100;
-    for n in 1..=3usize {
-        let Some(cluster) = Cluster::new(nats.clone()).await else {
-            return;
-        };
-        let mut nodes = Vec::new();
-        for _ in 0..n {
-            // Measuring the relay, not the per-conversation rate limit.
-            let unlimited = ["--msg-rate", "1000000", "--msg-burst", "1000000"];
-            nodes.push(cluster.node_with(&unlimited).await);
-        }
-        let (cnode, anode) = (&nodes[0], &nodes[n - 1]);
-        // Latency: the customer on the first node, the agent on the last, one message at a time.
-        let agent_token = agent_login(anode).await;
-        let mut agent = Client::agent(anode, &agent_token).await;
-        let (st, conv) = session(cnode, &cluster.app_id, "measure-0").await;
-        let mut customer = Client::customer(cnode, &st).await;
-        accept(anode, &agent_token, &conv).await;
-        let (mut ack_us, mut relay_us) = (Vec::new(), Vec::new());
-        for i in 0..ROUNDS {
-            let id = format!("l{i}");
-            let t0 = std::time::Instant::now();
-            customer.send(send_frame(&id)).await;
-            customer.until("ack", |c| c.acks.contains_key(&id)).await;
-            ack_us.push(t0.elapsed().as_micros() as u64);
-            agent.until("relay", |c| c.holds(&id)).await;
-            relay_us.push(t0.elapsed().as_micros() as u64);
-        }
-        // Throughput: PAIRS conversations, customers and agents spread over the nodes, all
-        // sending at once; messages stored and delivered to the other side per second.
-        let t0 = std::time::Instant::now();
-        let mut tasks = Vec::new();
-        for p in 0..PAIRS {
-            let cn = &nodes[p % n];
-            let an = &nodes[(p + 1) % n];
-            let (st, conv) = session(cn, &cluster.app_id, &format!("tp-{p}")).await;
-            let mut c = Client::customer(cn, &st).await;
-            let token = agent_login(an).await;
-            accept(an, &token, &conv).await;
-            let mut a = Client::agent(an, &token).await;
-            a.only = Some(conv.clone());
-            tasks.push(tokio::spawn(async move {
-                for i in 0..EACH {
-                    c.send(send_frame(&format!("t{i}"))).await;
-                }
-                let last = format!("t{}", EACH - 1);
-                c.until("acks", |c| c.acks.contains_key(&last)).await;
-                a.until("all relayed", |a| a.holds(&last)).await;
-            }));
-        }
-        let setup = t0.elapsed();
-        let t1 = std::time::Instant::now();
-        for t in tasks {
-            t.await.expect("pair");
-        }
-        let secs = t1.elapsed().as_secs_f64();
-        ack_us.sort_unstable();
-        relay_us.sort_unstable();
-        let pct = |v: &Vec<u64>, p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-        println!(
-            "nodes={n} ack_p50_us={} ack_p99_us={} relay_p50_us={} relay_p99_us={} pairs={PAIRS} msgs={} msgs_per_s={:.0} (setup {:?})",
-            pct(&ack_us, 0.5),
-            pct(&ack_us, 0.99),
-            pct(&relay_us, 0.5),
-            pct(&relay_us, 0.99),
-            PAIRS * EACH,
-            (PAIRS * EACH) as f64 / secs,
-            setup
-        );
-    }
 }
