@@ -217,3 +217,33 @@ async fn refused_and_failing_writes_do_not_fail_the_writes_batched_with_them() {
         .expect("get")
         .is_none());
 }
+
+/// The WAL is copied into the database file by the background checkpointer, not left to grow
+/// until the writer's own (much later) fallback checkpoint: after some writes the database file
+/// itself grows while nothing else writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store_in(dir.path()).await;
+    let db = dir.path().join("chat.db");
+    let size_before = std::fs::metadata(&db).expect("db file").len();
+    let (_, ids) = conversations(&store, 20).await;
+    for (i, id) in ids.iter().enumerate() {
+        let mut m = customer_message(*id, &format!("big{i}"));
+        m.text = "x".repeat(4000);
+        store.append_message(&m).await.expect("append");
+    }
+    // ~80 KB of messages went to the WAL; the checkpointer runs every 200 ms.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let grown = loop {
+        let size = std::fs::metadata(&db).expect("db file").len();
+        if size >= size_before + 80_000 || std::time::Instant::now() > deadline {
+            break size;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        grown >= size_before + 80_000,
+        "the database file stayed at {grown} bytes (was {size_before}): the WAL was not checkpointed"
+    );
+}
