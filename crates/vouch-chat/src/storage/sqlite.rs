@@ -69,6 +69,11 @@ impl SqliteStore {
         self.readers.run(query).await
     }
 
+    /// A one-row lookup by key, on the calling task ([`Readers::lookup`]).
+    fn lookup<T>(&self, query: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.readers.lookup(query)
+    }
+
     async fn write<T, F>(&self, write: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -680,7 +685,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_auth_settings(&self, id: Uuid) -> StoreResult<Option<AuthSettings>> {
-        self.read(move |c| {
+        self.lookup(|c| {
             query_one(
                 c,
                 "SELECT * FROM auth_settings WHERE id = ?",
@@ -688,7 +693,6 @@ impl Store for SqliteStore {
                 auth_settings_row,
             )
         })
-        .await
     }
 
     async fn list_auth_settings(&self) -> StoreResult<Vec<AuthSettings>> {
@@ -744,7 +748,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_widget(&self, app_id: Uuid) -> StoreResult<Option<Widget>> {
-        self.read(move |c| {
+        self.lookup(|c| {
             query_one(
                 c,
                 "SELECT * FROM widgets WHERE app_id = ?",
@@ -752,7 +756,6 @@ impl Store for SqliteStore {
                 widget_row,
             )
         })
-        .await
     }
 
     async fn list_widgets(&self) -> StoreResult<Vec<Widget>> {
@@ -805,7 +808,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_agent(&self, id: Uuid) -> StoreResult<Option<Agent>> {
-        self.read(move |c| {
+        self.lookup(|c| {
             query_one(
                 c,
                 "SELECT * FROM agents WHERE id = ?",
@@ -813,7 +816,6 @@ impl Store for SqliteStore {
                 agent_row,
             )
         })
-        .await
     }
 
     async fn insert_agent_token(
@@ -841,8 +843,7 @@ impl Store for SqliteStore {
         token_hash: &[u8],
         now: Millis,
     ) -> StoreResult<Option<Agent>> {
-        let token_hash = token_hash.to_vec();
-        self.read(move |c| {
+        self.lookup(|c| {
             query_one(
                 c,
                 "SELECT a.* FROM agent_tokens t JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = ? AND t.expires_at > ?",
@@ -850,7 +851,6 @@ impl Store for SqliteStore {
                 agent_row,
             )
         })
-        .await
     }
 
     async fn delete_agent_token(&self, token_hash: &[u8]) -> StoreResult<()> {
@@ -879,7 +879,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_contact(&self, id: Uuid) -> StoreResult<Option<Contact>> {
-        self.read(move |c| {
+        self.lookup(|c| {
             query_one(
                 c,
                 "SELECT * FROM contacts WHERE id = ?",
@@ -887,7 +887,6 @@ impl Store for SqliteStore {
                 contact_row,
             )
         })
-        .await
     }
 
     async fn activities_for_contact(&self, contact_id: Uuid) -> StoreResult<Vec<Activity>> {
@@ -908,7 +907,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>> {
-        self.read(move |c| conversation_in(c, id)).await
+        self.lookup(|c| conversation_in(c, id))
     }
 
     async fn open_conversation_for_contact(
@@ -1016,8 +1015,7 @@ impl Store for SqliteStore {
         token_hash: &[u8],
         now: Millis,
     ) -> StoreResult<Option<CustomerSession>> {
-        let token_hash = token_hash.to_vec();
-        self.read(move |c| {
+        self.lookup(|c| {
             query_one(
                 c,
                 "SELECT * FROM customer_sessions WHERE token_hash = ? AND expires_at > ?",
@@ -1025,7 +1023,6 @@ impl Store for SqliteStore {
                 session_row,
             )
         })
-        .await
     }
 
     async fn update_session_jwt_exp(

@@ -1,9 +1,14 @@
 //! Read-only SQLite connections for queries, used on tokio's blocking threads.
 //!
-//! A query takes a free connection (opening one while fewer than [`MAX_READERS`] exist), runs
-//! on a blocking thread — one hand-off per query, whatever the number of rows — and puts the
-//! connection back. In WAL mode readers never wait for the writer, and a read that starts after
-//! a commit has returned sees it.
+//! A query takes a free connection (opening one when none is free), runs, and puts the connection
+//! back. In WAL mode readers never wait for the writer (checkpoints are PASSIVE, so they do not
+//! wait for them either), and a read that starts after a commit has returned sees it.
+//!
+//! Two ways to run: [`Readers::run`] on tokio's blocking threads (one hand-off there and back,
+//! at most [`MAX_READERS`] at once) for queries that may return many rows, and
+//! [`Readers::lookup`] right on the calling task for lookups of one row by key, which take a few
+//! microseconds of page-cache reads — less than the two thread switches of a hand-off, which were
+//! the largest cost of creating a session (three such lookups each).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -60,6 +65,20 @@ impl Readers {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("a database read stopped: {e}")))?
+    }
+
+    /// Runs a one-row lookup by key on the calling thread (see the module docs for why).
+    pub fn lookup<T>(&self, query: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        if self.permits.is_closed() {
+            return Err(StoreError::Unavailable("the database is closed".into()));
+        }
+        let conn = match self.take() {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let result = query(&conn);
+        self.put(conn);
+        result
     }
 
     /// Closes the idle connections and refuses every later read.
