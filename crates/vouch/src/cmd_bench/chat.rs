@@ -29,8 +29,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::server::{
-    cpu_micros, cpu_split_micros, rss_kib, BenchServer, ChildLimits, NodesArgs, ServerArgs,
-    Topology, Ws,
+    cpu_micros, cpu_split_micros, rss_kib, thread_cpu_micros, BenchServer, ChildLimits, NodesArgs,
+    ServerArgs, Topology, Ws,
 };
 use super::stats::{profile, round, Samples};
 use super::MAX_SECONDS;
@@ -284,6 +284,7 @@ async fn measure(
     let pids = server.pids();
     let own_pid = std::process::id();
     let cpu0 = (nodes_cpu(pids.as_deref()), cpu_micros(own_pid));
+    let threads0 = pids.as_deref().and_then(nodes_thread_cpu);
 
     let mut c = CustomerOut::default();
     for t in customer_tasks {
@@ -304,6 +305,20 @@ async fn measure(
     }
     let wall = start.elapsed().as_secs_f64();
     let cpu1 = (nodes_cpu(pids.as_deref()), cpu_micros(own_pid));
+    let threads1 = pids.as_deref().and_then(nodes_thread_cpu);
+    // Where the server's time went, per thread name: the SQLite writer (durable writes: WAL
+    // writes and fsyncs), its checkpointer, and tokio's workers (sockets, frames, fan-out).
+    let by_thread = match (threads0, threads1) {
+        (Some(a), Some(b)) if relayed > 0 => Value::Object(
+            b.iter()
+                .map(|(name, us)| {
+                    let used = us.saturating_sub(a.get(name).copied().unwrap_or(0));
+                    (name.clone(), json!(round(used as f64 / relayed as f64, 1)))
+                })
+                .collect(),
+        ),
+        _ => Value::Null,
+    };
     let (server_cpu, server_sys) = match (cpu0.0, cpu1.0) {
         (Some(a), Some(b)) => {
             let sys = b.1.saturating_sub(a.1) as f64;
@@ -352,6 +367,7 @@ async fn measure(
         "round_trip_samples": rtt_samples,
         "ack_ms": ack,
         "server_cpu_us_per_msg": cpu_per_msg,
+        "server_cpu_us_per_msg_by_thread": by_thread,
         "server_cpu_cores": server_cpu.map(|us| round(us / 1e6 / wall, 2)),
         "server_cpu_system_share": server_cpu
             .zip(server_sys)
@@ -416,6 +432,17 @@ pub async fn sign_tokens(
         })
     })
     .await?
+}
+
+/// CPU time of all the nodes' threads by thread name, in microseconds.
+fn nodes_thread_cpu(pids: &[u32]) -> Option<std::collections::BTreeMap<String, u64>> {
+    let mut all = std::collections::BTreeMap::new();
+    for pid in pids {
+        for (name, us) in thread_cpu_micros(*pid)? {
+            *all.entry(name).or_default() += us;
+        }
+    }
+    Some(all)
 }
 
 /// (user, system) CPU time of all the nodes together, in microseconds; None when one of them is
