@@ -39,7 +39,7 @@ use self::limits::{LoginThrottle, RateLimiter, SocketCounter};
 /// memory (about 64 bytes a slot); a socket task drains its buffer at once unless its client
 /// stops reading, so 64 frames is far above what a live socket ever holds.
 const CONVERSATION_BUFFER: usize = 64;
-/// The same for agent sockets, which share one buffer (every agent frame of the node).
+/// The same for an agent's sockets (every frame for that agent: all its conversations).
 const AGENT_BUFFER: usize = 4096;
 
 /// The chat service's state: storage, the key fetcher, the live hub and the limits.

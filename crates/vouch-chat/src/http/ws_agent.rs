@@ -69,7 +69,7 @@ pub async fn upgrade(
     // Subscribed, then the assigned conversations' seqs read, before the handshake completes:
     // what was stored before is history (by `resume`), everything later comes live. The waiting
     // queue is listed after subscribing too (in `run`), so nothing created in between is missed.
-    let live = chat.hub.subscribe_agents();
+    let live = chat.hub.subscribe_agents(agent.id);
     let seen = assigned_trackers(&chat, agent.id).await;
     ws.max_message_size(socket::HARD_MESSAGE_LIMIT)
         .max_frame_size(socket::HARD_MESSAGE_LIMIT)

@@ -70,8 +70,13 @@ pub struct Hub {
 
 struct Inner {
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<ConversationFrame>>>,
-    agents: broadcast::Sender<AgentFrame>,
+    /// One channel per agent with a socket open here: a message to one agent wakes only that
+    /// agent's sockets (one shared channel woke every agent socket for every message — with 50
+    /// agents that was a third of the node's CPU per message). A frame for all agents is sent
+    /// to each channel, so every socket still sees its frames in publish order.
+    agents: Mutex<HashMap<Uuid, broadcast::Sender<AgentFrame>>>,
     conversation_capacity: usize,
+    agent_capacity: usize,
     /// To the other nodes, when there are some.
     bus: OnceLock<mpsc::Sender<Outbound>>,
     /// Bumped when sockets must catch up from the database.
@@ -81,12 +86,12 @@ struct Inner {
 impl Hub {
     /// `conversation_capacity` frames may queue per customer socket, `agent_capacity` per agent socket.
     pub fn new(conversation_capacity: usize, agent_capacity: usize) -> Self {
-        let (agents, _) = broadcast::channel(agent_capacity.max(1));
         Hub {
             inner: Arc::new(Inner {
                 conversations: Mutex::new(HashMap::new()),
-                agents,
+                agents: Mutex::new(HashMap::new()),
                 conversation_capacity: conversation_capacity.max(1),
+                agent_capacity: agent_capacity.max(1),
                 bus: OnceLock::new(),
                 resync: watch::channel(0).0,
             }),
@@ -161,9 +166,21 @@ impl Hub {
         }
     }
 
-    /// Live frames for agents; each socket keeps those [`AgentFrame::is_for`] it.
-    pub fn subscribe_agents(&self) -> broadcast::Receiver<AgentFrame> {
-        self.inner.agents.subscribe()
+    fn agents(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, broadcast::Sender<AgentFrame>>> {
+        // As for `conversations`: nothing a panic interrupts leaves the map inconsistent.
+        self.inner
+            .agents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Live frames for the sockets of one agent: those for all agents and those for it.
+    pub fn subscribe_agents(&self, agent_id: Uuid) -> broadcast::Receiver<AgentFrame> {
+        let mut map = self.agents();
+        map.retain(|_, tx| tx.receiver_count() > 0);
+        map.entry(agent_id)
+            .or_insert_with(|| broadcast::channel(self.inner.agent_capacity).0)
+            .subscribe()
     }
 
     /// Sends a frame to the agent sockets of `audience`, on every node.
@@ -198,7 +215,15 @@ impl Hub {
     /// Delivers a frame to this node's agent sockets only.
     pub fn deliver_agents(&self, f: AgentFrame) {
         // No agent socket open is fine: they read the queue over HTTP when they connect.
-        let _ = self.inner.agents.send(f);
+        let mut map = self.agents();
+        match f.audience {
+            Audience::All => map.retain(|_, tx| tx.send(f.clone()).is_ok()),
+            Audience::Agent(id) => {
+                if map.get(&id).is_some_and(|tx| tx.send(f).is_err()) {
+                    map.remove(&id);
+                }
+            }
+        }
     }
 
     /// Changes whenever this node's sockets must catch up from the database.
@@ -283,6 +308,33 @@ mod tests {
         assert_eq!(t.upto(), 7);
         assert_eq!(t.on_live(6), SeqStep::Drop);
         assert_eq!(t.on_live(8), SeqStep::Deliver);
+    }
+
+    #[tokio::test]
+    async fn agent_frames_reach_their_agent_only_and_in_order() {
+        let hub = Hub::new(8, 8);
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (mut a1, mut a2, mut b1) = (
+            hub.subscribe_agents(a),
+            hub.subscribe_agents(a),
+            hub.subscribe_agents(b),
+        );
+        hub.publish_agents(Audience::All, Frame::from("queue"));
+        hub.publish_agents(Audience::Agent(a), Frame::from("for a"));
+        hub.publish_agents(Audience::All, Frame::from("state"));
+        for rx in [&mut a1, &mut a2] {
+            for want in ["queue", "for a", "state"] {
+                assert_eq!(&*rx.recv().await.expect("frame").frame, want);
+            }
+        }
+        for want in ["queue", "state"] {
+            assert_eq!(&*b1.recv().await.expect("frame").frame, want);
+        }
+        assert!(b1.try_recv().is_err(), "b got a frame meant for a");
+        // A closed agent's channel goes away.
+        drop(b1);
+        hub.publish_agents(Audience::Agent(b), Frame::from("nobody"));
+        assert!(!hub.agents().contains_key(&b));
     }
 
     #[tokio::test]
