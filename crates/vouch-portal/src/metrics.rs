@@ -86,9 +86,9 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn http_request(&self, route: &str, method: &str, status: u16) {
+    pub(crate) fn http_request(&self, route: &str, method: &str, status: &str) {
         self.http_requests
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method, status])
             .inc();
     }
 

@@ -3,8 +3,10 @@
 //! migrations semantics and behaviour.
 
 mod postgres;
+mod session_read;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -129,6 +131,9 @@ impl Store {
 #[derive(Clone)]
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
+    /// `/token`'s session read without sqlx's thread hand-off (see [`session_read`]); `None`
+    /// for in-memory databases and URLs with parameters, which use sqlx alone.
+    session_reader: Option<Arc<session_read::SessionReader>>,
 }
 
 impl SqliteStore {
@@ -143,10 +148,26 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        // A plain file URL only: the reader must open exactly the file sqlx opened.
+        let plain_file = !url.contains('?') && !url.contains(":memory:");
+        let session_reader = if plain_file {
+            match session_read::SessionReader::open(options.get_filename()) {
+                Ok(reader) => Some(Arc::new(reader)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "session reads go through sqlx's worker threads");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(SqliteStore {
+            pool,
+            session_reader,
+        })
     }
 
     pub async fn ping(&self) -> Result<(), PortalError> {
@@ -259,6 +280,13 @@ impl SqliteStore {
     }
 
     pub async fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRecord>, PortalError> {
+        if let Some(reader) = &self.session_reader {
+            match reader.session(id_hash) {
+                Ok(found) => return Ok(found),
+                // Busy or failed: the sqlx path below waits and reports as it always did.
+                Err(e) => tracing::debug!(error = %e, "direct session read failed; using sqlx"),
+            }
+        }
         let row = sqlx::query(
             "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.email, u.given_name, \
              u.family_name, u.contact_id, u.phone, u.context_json \

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::core::Core;
@@ -45,7 +45,7 @@ pub(crate) fn router(state: AppState) -> Router {
             same_origin_guard,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            Arc::new(SecurityHeaders::new(&state)),
             security_headers,
         ))
         // Request lines carry method, path and status only: no headers (cookies), no bodies,
@@ -60,7 +60,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id::HEADER.clone()))
         .layer(SetRequestIdLayer::new(
             request_id::HEADER.clone(),
-            MakeRequestUuid,
+            request_id::MakeUuid,
         ))
         .layer(middleware::from_fn(request_id::drop_unsafe))
         .with_state(state)
@@ -68,16 +68,15 @@ pub(crate) fn router(state: AppState) -> Router {
 
 /// Counts a routed request by route template, method and status.
 async fn track_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    // MatchedPath and Method clone without copying the text (shared or static).
+    let route = req.extensions().get::<axum::extract::MatchedPath>().cloned();
+    let method = req.method().clone();
     let res = next.run(req).await;
-    state
-        .metrics
-        .http_request(&route, &method, res.status().as_u16());
+    state.metrics.http_request(
+        route.as_ref().map_or("unmatched", |p| p.as_str()),
+        method.as_str(),
+        res.status().as_str(),
+    );
     res
 }
 
@@ -117,35 +116,57 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
 }
 
+/// The headers every response carries, built once (not parsed again for every response).
+struct SecurityHeaders {
+    fixed: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl SecurityHeaders {
+    fn new(state: &Core) -> SecurityHeaders {
+        let mut fixed = Vec::new();
+        match HeaderValue::from_str(&state.settings.csp) {
+            Ok(csp) => fixed.push((header::CONTENT_SECURITY_POLICY, csp)),
+            Err(_) => tracing::error!("the Content-Security-Policy is not a valid header value"),
+        }
+        fixed.extend([
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("strict-origin-when-cross-origin"),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+            (
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+            ),
+        ]);
+        if state.settings.secure_cookies {
+            fixed.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            ));
+        }
+        SecurityHeaders { fixed }
+    }
+}
+
 /// One middleware for the headers every response carries.
-async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn security_headers(
+    State(headers): State<Arc<SecurityHeaders>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&state.settings.csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        HeaderName::from_static("permissions-policy"),
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
-    );
-    if state.settings.secure_cookies {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
+    for (name, value) in &headers.fixed {
+        h.insert(name.clone(), value.clone());
     }
     // Pages carry per-user data and CSRF tokens: not cached unless a handler says otherwise.
     if !h.contains_key(header::CACHE_CONTROL) {

@@ -6,7 +6,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use tower_http::request_id::RequestId;
+use tower_http::request_id::{MakeRequestId, RequestId};
 
 /// The header that carries the request id, both ways.
 pub(crate) static HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -31,6 +31,22 @@ pub(crate) async fn drop_unsafe(mut req: Request, next: Next) -> Response {
         req.headers_mut().remove(&HEADER);
     }
     next.run(req).await
+}
+
+/// Makes fresh request ids: random (version 4) UUIDs drawn from the thread's userspace CSPRNG.
+/// tower-http's `MakeRequestUuid` uses uuid's default generator, which is one `getrandom(2)`
+/// system call per request; an id needs uniqueness, not secrecy, and rand's `ThreadRng`
+/// (ChaCha, seeded from the OS) gives that without entering the kernel on the hot path.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MakeUuid;
+
+impl MakeRequestId for MakeUuid {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut buf = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut buf);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
 }
 
 /// The request's span: id, method, path.

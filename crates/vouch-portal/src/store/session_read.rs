@@ -1,0 +1,113 @@
+//! `/token`'s one session read, run on the calling thread (SQLite back-end only).
+//!
+//! sqlx's SQLite driver runs every statement on a worker thread of its own connection: a query
+//! is a channel send and a futex wake-up to that thread and another back, with a context switch
+//! each way. On the 2-core machine that hand-off cost more CPU than the indexed lookup itself
+//! (profile of `vouch bench token`: ~10 % of all CPU in the channel signalling, futex wake-ups
+//! and reschedules around the sqlx workers). `/token` is the portal's hot path and needs just
+//! this one read, so it runs here synchronously with rusqlite, on the same SQLite library and the
+//! same database file: a few microseconds, no thread hand-off.
+//!
+//! This is **not a cache**: every call reads the committed database, so a logout, an expiry
+//! sweep, or a session deleted by another process that shares the file (a second portal, an
+//! admin command) is seen by the very next request, exactly as with the sqlx path. Writes and
+//! every other query stay on sqlx. Connections are read-only (`SQLITE_OPEN_READ_ONLY` and
+//! `query_only`), and never wait for a lock: when SQLite answers busy (rare in WAL mode: a
+//! recovery or a truncating checkpoint) or anything else fails, the caller falls back to the
+//! sqlx path, which has the busy timeout and reports errors as before.
+//!
+//! Blocking the async worker for the read is deliberate and cheap: the pages are in memory
+//! (SQLite's page cache, or the OS page cache after a write), as the ~250 µs RSA signature that
+//! `/token` also does inline on the same thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::SessionRecord;
+
+/// The same query as [`super::SqliteStore::session`] (kept identical on purpose).
+const SESSION_SQL: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.email, \
+     u.given_name, u.family_name, u.contact_id, u.phone, u.context_json \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?";
+
+/// Idle connections kept for reuse. Each caller holds one only for the synchronous read, so
+/// at most one per thread that serves requests is ever in use at once.
+const MAX_IDLE: usize = 8;
+
+pub(crate) struct SessionReader {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SessionReader {
+    /// Opens one read-only connection to `path` (an existing, migrated database file) to
+    /// check that the fast path works here; the caller uses sqlx alone when it does not.
+    pub fn open(path: &Path) -> rusqlite::Result<SessionReader> {
+        let reader = SessionReader {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        };
+        let conn = reader.connect()?;
+        conn.prepare_cached(SESSION_SQL)?;
+        reader.put_back(conn);
+        Ok(reader)
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Refuse any write even if a bug tried one; never sleep on a lock (see the module doc).
+        conn.pragma_update(None, "query_only", true)?;
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        Ok(conn)
+    }
+
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn put_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    }
+
+    /// The session row joined with its user, read now from the committed database.
+    pub fn session(&self, id_hash: &[u8; 32]) -> rusqlite::Result<Option<SessionRecord>> {
+        let conn = self.take()?;
+        let result = read(&conn, id_hash);
+        // A connection whose read failed is dropped rather than reused.
+        if result.is_ok() {
+            self.put_back(conn);
+        }
+        result
+    }
+}
+
+fn read(conn: &Connection, id_hash: &[u8; 32]) -> rusqlite::Result<Option<SessionRecord>> {
+    let mut stmt = conn.prepare_cached(SESSION_SQL)?;
+    let mut rows = stmt.query([&id_hash[..]])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(SessionRecord {
+        csrf_token: r.get(0)?,
+        created_at: r.get(1)?,
+        last_seen_at: r.get(2)?,
+        email: r.get(3)?,
+        given_name: r.get(4)?,
+        family_name: r.get(5)?,
+        contact_id: r.get(6)?,
+        phone: r.get(7)?,
+        context_json: r.get(8)?,
+    }))
+}
