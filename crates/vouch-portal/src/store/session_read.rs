@@ -111,3 +111,82 @@ fn read(conn: &Connection, id_hash: &[u8; 32]) -> rusqlite::Result<Option<Sessio
         context_json: r.get(8)?,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::SqliteStore;
+    use crate::users::{validate, NewUser};
+
+    async fn store_at(dir: &std::path::Path) -> SqliteStore {
+        let url = format!("sqlite://{}", dir.join("portal.db").display());
+        SqliteStore::open(&url).await.expect("open the database")
+    }
+
+    /// A user and one session for them, written through sqlx; returns the session's id hash.
+    async fn with_session(store: &SqliteStore) -> [u8; 32] {
+        let user = validate(&NewUser {
+            email: "alex@example.com".into(),
+            given_name: "Alex".into(),
+            family_name: "Doe".into(),
+            contact_id: None,
+            phone: Some("+1 555 0100".into()),
+            context: serde_json::Map::new(),
+            password: "unused here".into(),
+        })
+        .expect("valid user");
+        let user = store.insert_user(&user, "$argon2id$not-used", 1_000).await;
+        let id_hash = [7u8; 32];
+        store
+            .create_session(&id_hash, user.expect("inserted").id, "csrf", 1_000)
+            .await
+            .expect("session row");
+        id_hash
+    }
+
+    #[tokio::test]
+    async fn every_read_sees_the_committed_database_including_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_at(dir.path()).await;
+        let reader = store.session_reader.clone().expect("a file database reads directly");
+        let id_hash = with_session(&store).await;
+
+        let found = reader.session(&id_hash).unwrap().expect("the new session");
+        assert_eq!((found.email.as_str(), found.last_seen_at), ("alex@example.com", 1_000));
+        assert_eq!(found.phone.as_deref(), Some("+1 555 0100"));
+        assert!(reader.session(&[8u8; 32]).unwrap().is_none(), "unknown id");
+
+        // A write through sqlx is seen by the very next read (nothing is remembered).
+        store.touch_session(&id_hash, 1_060).await.unwrap();
+        let found = reader.session(&id_hash).unwrap().expect("still there");
+        assert_eq!(found.last_seen_at, 1_060);
+
+        // Another "process" on the same file (its own pool) ends the session: gone at once.
+        let other = store_at(dir.path()).await;
+        other.delete_session(&id_hash).await.unwrap();
+        assert!(reader.session(&id_hash).unwrap().is_none(), "deleted elsewhere");
+        // …and through the store's own entry point too.
+        assert!(store.session(&id_hash).await.unwrap().is_none());
+        other.close().await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn reader_connections_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_at(dir.path()).await;
+        let id_hash = with_session(&store).await;
+        let reader = store.session_reader.clone().unwrap();
+        let conn = reader.take().unwrap();
+        assert!(conn.execute("DELETE FROM sessions", []).is_err());
+        reader.put_back(conn);
+        assert!(reader.session(&id_hash).unwrap().is_some());
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn in_memory_databases_use_sqlx_alone() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        assert!(store.session_reader.is_none());
+        store.close().await;
+    }
+}

@@ -136,6 +136,7 @@ async fn request_ids_are_echoed_when_safe_and_made_otherwise() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "portal-req-1");
+    let mut made = Vec::new();
     for bad in [None, Some("two words"), Some("x\"y")] {
         let mut req = b.http.get(b.url("/login"));
         if let Some(v) = bad {
@@ -143,7 +144,10 @@ async fn request_ids_are_echoed_when_safe_and_made_otherwise() {
         }
         let res = req.send().await.unwrap();
         let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
-        assert!(uuid::Uuid::parse_str(&id).is_ok(), "generated: {id}");
+        let parsed = uuid::Uuid::parse_str(&id).unwrap_or_else(|_| panic!("generated: {id}"));
+        assert_eq!(parsed.get_version_num(), 4, "a random UUID: {id}");
+        assert!(!made.contains(&id), "a fresh id every time: {id}");
+        made.push(id);
     }
 }
 

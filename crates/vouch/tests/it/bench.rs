@@ -1,8 +1,8 @@
 //! Smoke tests of the load harness, so it cannot rot: `vouch bench chat` and `vouch bench
 //! sessions` run at tiny sizes against a real `vouch chat` child on loopback and print one JSON
 //! line with every field; `vouch bench chat --nodes 2` runs two nodes on PostgreSQL and NATS
-//! (`VOUCH_TEST_DATABASE_URL`, `VOUCH_TEST_NATS_URL`). Counts are checked; timings never are
-//! (speed is measured, not asserted).
+//! (`VOUCH_TEST_DATABASE_URL`, `VOUCH_TEST_NATS_URL`); `vouch bench token` runs against an
+//! in-process portal. Counts are checked; timings never are (speed is measured, not asserted).
 
 use std::process::Command;
 
@@ -189,4 +189,19 @@ async fn bench_chat_on_two_nodes_relays_every_message_across_them() {
             .expect("query");
         assert_eq!(left, 0, "{name} was dropped");
     }
+}
+
+#[test]
+fn bench_token_serves_real_tokens_to_signed_in_clients() {
+    let v = bench(&["token", "--seconds", "1", "--clients", "2"]);
+    assert_eq!(v["bench"], "token");
+    assert_eq!(count(&v, "clients"), 2);
+    // Every answer is checked by the bench's client (200, application/jwt, no-store, a JWT).
+    assert_eq!(count(&v, "errors"), 0, "{v}");
+    assert!(number(&v, "/token_http_rps") > 0.0, "{v}");
+    assert!(number(&v, "/raw_rsa2048_signs_per_s") > 0.0, "{v}");
+    assert!(number(&v, "/cpu_us_per_token_request") > 0.0, "{v}");
+    assert!(number(&v, "/cpu_us_per_raw_sign") > 0.0, "{v}");
+    number(&v, "/ratio");
+    number(&v, "/cpu_ratio");
 }
