@@ -39,7 +39,8 @@ pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let result = http_token_rps(&dir, args.clients, duration).await;
     let _ = std::fs::remove_dir_all(&dir);
-    let (http, errors) = result?;
+    let figures = result?;
+    let (http, errors) = (&figures.token, figures.errors);
     let (raw_per_s, http_rps) = (raw.per_s, http.per_s);
 
     let ratio = http_rps / raw_per_s;
@@ -63,6 +64,7 @@ pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
             "cpu_us_per_raw_sign": (raw.cpu_us * 10.0).round() / 10.0,
             "cpu_us_per_token_request": (http.cpu_us * 10.0).round() / 10.0,
             "cpu_ratio": (cpu_ratio * 1000.0).round() / 1000.0,
+            "cpu_us_per_healthz_request": (figures.healthz_cpu_us * 10.0).round() / 10.0,
         })
     );
     eprintln!(
@@ -73,8 +75,8 @@ pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
     );
     eprintln!(
         "CPU (whole process, load generator included): {:.0} µs per /token request, {:.0} µs per raw sign; \
-         ratio {cpu_ratio:.2}",
-        http.cpu_us, raw.cpu_us
+         ratio {cpu_ratio:.2}; {:.0} µs per /healthz request on the same connections (HTTP alone)",
+        http.cpu_us, raw.cpu_us, figures.healthz_cpu_us
     );
     Ok(())
 }
@@ -144,12 +146,12 @@ fn bench_claims() -> serde_json::Value {
 }
 
 /// Starts a real portal on loopback, signs `clients` users in through the form, then has
-/// each fetch `/token` in a loop for `duration`. Returns (successful requests, errors).
+/// each fetch `/token` in a loop for `duration`, then `/healthz` for comparison.
 async fn http_token_rps(
     dir: &std::path::Path,
     clients: u16,
     duration: Duration,
-) -> anyhow::Result<(Rate, u64)> {
+) -> anyhow::Result<HttpFigures> {
     let mut config = PortalConfig::new(dir);
     config.addr = "127.0.0.1:0".parse()?;
     // Every bench client signs in from 127.0.0.1: lift the per-address sign-in throttle.
@@ -181,24 +183,56 @@ async fn http_token_rps(
     let mut signed_in = Vec::with_capacity(usize::from(clients));
     for _ in 0..clients {
         let cookie = sign_in(&base).await?;
-        signed_in.push(TokenClient::connect(config.addr, &cookie).await?);
+        signed_in.push(BenchClient::connect(config.addr, &cookie).await?);
     }
+    let (signed_in, token, token_errors) = load(signed_in, Route::Token, duration).await?;
+    // The same clients on the same connections, through the same middleware, to a route with
+    // no session read and no signature: what HTTP itself costs on these cores.
+    let (_, health, health_errors) =
+        load(signed_in, Route::Healthz, duration.min(HEALTHZ_PHASE)).await?;
+    let _ = stop_tx.send(true);
+    server.await??;
+    Ok(HttpFigures {
+        token,
+        healthz_cpu_us: health.cpu_us,
+        errors: token_errors + health_errors,
+    })
+}
+
+/// How long the `/healthz` comparison runs (CPU per request settles within a second).
+const HEALTHZ_PHASE: Duration = Duration::from_secs(2);
+
+/// What the HTTP phases measured.
+struct HttpFigures {
+    token: Rate,
+    /// Process CPU per `GET /healthz` on the same connections.
+    healthz_cpu_us: f64,
+    errors: u64,
+}
+
+/// Every client asks for `route` in a loop for `duration`; returns the clients (for the next
+/// phase), the rate of good answers with the CPU spent per answer, and the errors.
+async fn load(
+    clients: Vec<BenchClient>,
+    route: Route,
+    duration: Duration,
+) -> anyhow::Result<(Vec<BenchClient>, Rate, u64)> {
     let running = Arc::new(AtomicBool::new(true));
     let ok = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let (start, cpu) = (Instant::now(), process_cpu());
     let mut tasks = Vec::new();
-    for mut client in signed_in {
+    for mut client in clients {
         let (running, ok, errors) = (running.clone(), ok.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             while running.load(Ordering::Relaxed) {
-                match client.fetch_token().await {
+                match client.fetch(route).await {
                     Ok(()) => {
                         ok.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => {
                         errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(error = %e, "/token request failed; reconnecting");
+                        tracing::warn!(error = %e, path = route.path(), "request failed; reconnecting");
                         // A fresh connection (bounded by the loop's deadline like the rest).
                         if client.reconnect().await.is_err() {
                             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -206,51 +240,70 @@ async fn http_token_rps(
                     }
                 }
             }
+            client
         }));
     }
     tokio::time::sleep(duration).await;
     running.store(false, Ordering::Relaxed);
+    let mut clients = Vec::with_capacity(tasks.len());
     for task in tasks {
-        task.await?;
+        clients.push(task.await?);
     }
     let rate = Rate::new(
         ok.load(Ordering::Relaxed),
         start.elapsed(),
         process_cpu() - cpu,
     );
-    let _ = stop_tx.send(true);
-    server.await??;
-    Ok((rate, errors.load(Ordering::Relaxed)))
+    Ok((clients, rate, errors.load(Ordering::Relaxed)))
 }
 
 /// Largest answer the client accepts: a token is under 2 KiB, the headers under 1 KiB.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
+
+/// The routes the bench asks for.
+#[derive(Clone, Copy)]
+enum Route {
+    Token,
+    Healthz,
+}
+
+impl Route {
+    fn path(self) -> &'static str {
+        match self {
+            Route::Token => "/token",
+            Route::Healthz => "/healthz",
+        }
+    }
+}
 
 /// One signed-in browser tab asking for `/token` over one keep-alive HTTP/1.1 connection.
 ///
 /// Written by hand on purpose: the bench measures the *server*, and the load generator shares
 /// the same two cores. A general client (reqwest on hyper: URL parsing, a connection pool,
 /// header maps, a dispatch task per connection) cost about as much CPU per request as the
-/// portal's own HTTP framing (profiled: ~40 µs of ~150 µs of non-signing CPU per request), so
-/// it was measuring itself. This client only writes one prebuilt request and reads one
-/// `Content-Length` answer; everything the server does is unchanged. Every answer is checked:
-/// status 200, `Content-Type: application/jwt`, `Cache-Control: no-store` and a body shaped
-/// like a JWT — anything else counts as an error, never as a request served.
-struct TokenClient {
+/// portal's own HTTP framing, so the bench was largely measuring its client. This one writes a
+/// prebuilt request and reads one `Content-Length` answer; everything the server does is
+/// unchanged. Every answer is checked — status 200, `Cache-Control: no-store`, and for `/token`
+/// `Content-Type: application/jwt` with a JWT-shaped body — anything else is an error, never a
+/// request served.
+struct BenchClient {
     addr: std::net::SocketAddr,
     stream: tokio::net::TcpStream,
-    request: Vec<u8>,
+    token_request: Vec<u8>,
+    healthz_request: Vec<u8>,
     buf: Vec<u8>,
 }
 
-impl TokenClient {
-    async fn connect(addr: std::net::SocketAddr, cookie: &str) -> anyhow::Result<TokenClient> {
-        let request =
-            format!("GET /token HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n").into_bytes();
-        Ok(TokenClient {
+impl BenchClient {
+    async fn connect(addr: std::net::SocketAddr, cookie: &str) -> anyhow::Result<BenchClient> {
+        let request = |path: &str| {
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n").into_bytes()
+        };
+        Ok(BenchClient {
             addr,
             stream: Self::open(addr).await?,
-            request,
+            token_request: request(Route::Token.path()),
+            healthz_request: request(Route::Healthz.path()),
             buf: Vec::with_capacity(4096),
         })
     }
@@ -267,15 +320,19 @@ impl TokenClient {
         Ok(())
     }
 
-    /// One `GET /token`: Ok when the answer is a 200 with a JWT body.
-    async fn fetch_token(&mut self) -> anyhow::Result<()> {
+    /// One `GET`: Ok when the answer is a 200 with the body `route` must have.
+    async fn fetch(&mut self, route: Route) -> anyhow::Result<()> {
         use tokio::io::AsyncWriteExt;
-        self.stream.write_all(&self.request).await?;
+        let (request, content_type) = match route {
+            Route::Token => (&self.token_request, "application/jwt"),
+            Route::Healthz => (&self.healthz_request, "text/plain; charset=utf-8"),
+        };
+        self.stream.write_all(request).await?;
         self.buf.clear();
         let (head_len, body_len) = loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
                 let head = std::str::from_utf8(&self.buf[..end])?;
-                break (end + 4, check_head(head)?);
+                break (end + 4, check_head(head, content_type)?);
             }
             self.read_more().await?;
         };
@@ -285,8 +342,13 @@ impl TokenClient {
         if self.buf.len() != head_len + body_len {
             bail!("bytes after the answer's body");
         }
-        if !is_jwt_shaped(&self.buf[head_len..]) {
-            bail!("the body is not a JWT");
+        let body = &self.buf[head_len..];
+        let good = match route {
+            Route::Token => is_jwt_shaped(body),
+            Route::Healthz => body == b"ok\n",
+        };
+        if !good {
+            bail!("unexpected body from {}", route.path());
         }
         Ok(())
     }
@@ -308,14 +370,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Checks the status line and headers of a `/token` answer; returns the body's length.
-fn check_head(head: &str) -> anyhow::Result<usize> {
+/// Checks the status line and headers of an answer; returns the body's length.
+fn check_head(head: &str, content_type: &str) -> anyhow::Result<usize> {
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or("");
     if !status.starts_with("HTTP/1.1 200 ") {
         bail!("status line {status:?}");
     }
-    let (mut length, mut jwt, mut no_store) = (None, false, false);
+    let (mut length, mut typed, mut no_store) = (None, false, false);
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             bail!("malformed header line");
@@ -324,7 +386,7 @@ fn check_head(head: &str) -> anyhow::Result<usize> {
         if name.eq_ignore_ascii_case("content-length") {
             length = Some(value.parse::<usize>()?);
         } else if name.eq_ignore_ascii_case("content-type") {
-            jwt = value == "application/jwt";
+            typed = value == content_type;
         } else if name.eq_ignore_ascii_case("cache-control") {
             no_store = value == "no-store";
         } else if name.eq_ignore_ascii_case("transfer-encoding")
@@ -333,8 +395,8 @@ fn check_head(head: &str) -> anyhow::Result<usize> {
             bail!("unexpected {name}: {value}");
         }
     }
-    if !jwt || !no_store {
-        bail!("missing Content-Type: application/jwt or Cache-Control: no-store");
+    if !typed || !no_store {
+        bail!("missing Content-Type: {content_type} or Cache-Control: no-store");
     }
     length.context("no Content-Length")
 }
