@@ -147,11 +147,17 @@ mod tests {
     async fn every_read_sees_the_committed_database_including_other_connections() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_at(dir.path()).await;
-        let reader = store.session_reader.clone().expect("a file database reads directly");
+        let reader = store
+            .session_reader
+            .clone()
+            .expect("a file database reads directly");
         let id_hash = with_session(&store).await;
 
         let found = reader.session(&id_hash).unwrap().expect("the new session");
-        assert_eq!((found.email.as_str(), found.last_seen_at), ("alex@example.com", 1_000));
+        assert_eq!(
+            (found.email.as_str(), found.last_seen_at),
+            ("alex@example.com", 1_000)
+        );
         assert_eq!(found.phone.as_deref(), Some("+1 555 0100"));
         assert!(reader.session(&[8u8; 32]).unwrap().is_none(), "unknown id");
 
@@ -163,7 +169,10 @@ mod tests {
         // Another "process" on the same file (its own pool) ends the session: gone at once.
         let other = store_at(dir.path()).await;
         other.delete_session(&id_hash).await.unwrap();
-        assert!(reader.session(&id_hash).unwrap().is_none(), "deleted elsewhere");
+        assert!(
+            reader.session(&id_hash).unwrap().is_none(),
+            "deleted elsewhere"
+        );
         // …and through the store's own entry point too.
         assert!(store.session(&id_hash).await.unwrap().is_none());
         other.close().await;

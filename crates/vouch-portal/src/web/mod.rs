@@ -69,7 +69,10 @@ pub(crate) fn router(state: AppState) -> Router {
 /// Counts a routed request by route template, method and status.
 async fn track_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // MatchedPath and Method clone without copying the text (shared or static).
-    let route = req.extensions().get::<axum::extract::MatchedPath>().cloned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .cloned();
     let method = req.method().clone();
     let res = next.run(req).await;
     state.metrics.http_request(

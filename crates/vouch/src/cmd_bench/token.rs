@@ -454,7 +454,7 @@ async fn sign_in(base: &str) -> anyhow::Result<String> {
         bail!("sign-in answered {}", res.status());
     }
     let url = format!("{base}/token").parse()?;
-    let cookie = reqwest::cookie::CookieStore::cookies(&*jar, &url)
-        .context("no cookie after signing in")?;
+    let cookie =
+        reqwest::cookie::CookieStore::cookies(&*jar, &url).context("no cookie after signing in")?;
     Ok(cookie.to_str()?.to_string())
 }
