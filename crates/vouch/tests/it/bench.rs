@@ -202,6 +202,7 @@ fn bench_token_serves_real_tokens_to_signed_in_clients() {
     assert!(number(&v, "/raw_rsa2048_signs_per_s") > 0.0, "{v}");
     assert!(number(&v, "/cpu_us_per_token_request") > 0.0, "{v}");
     assert!(number(&v, "/cpu_us_per_raw_sign") > 0.0, "{v}");
+    assert!(number(&v, "/cpu_us_per_healthz_request") > 0.0, "{v}");
     number(&v, "/ratio");
     number(&v, "/cpu_ratio");
 }
