@@ -458,3 +458,42 @@ async fn sign_in(base: &str) -> anyhow::Result<String> {
         reqwest::cookie::CookieStore::cookies(&*jar, &url).context("no cookie after signing in")?;
     Ok(cookie.to_str()?.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/jwt\r\ncache-control: no-store\r\n\
+                        content-length: 12";
+
+    #[test]
+    fn only_a_200_jwt_that_is_not_cached_counts() {
+        assert_eq!(check_head(GOOD, "application/jwt").unwrap(), 12);
+        let refused = [
+            GOOD.replace("200 OK", "401 Unauthorized"),
+            GOOD.replace("application/jwt", "text/plain; charset=utf-8"),
+            GOOD.replace("no-store", "public, max-age=60"),
+            GOOD.replace("content-length: 12", "transfer-encoding: chunked"),
+            format!("{GOOD}\r\nconnection: close"),
+            "HTTP/1.1 200 OK\r\nbroken header".to_string(),
+        ];
+        for head in refused {
+            assert!(check_head(&head, "application/jwt").is_err(), "{head}");
+        }
+    }
+
+    #[test]
+    fn a_jwt_is_three_base64url_segments() {
+        assert!(is_jwt_shaped(b"eyJh.eyJz.c2ln-_"));
+        for bad in [
+            &b"eyJh.eyJz"[..],
+            b"eyJh..c2ln",
+            b"eyJh.eyJz.c2ln.x",
+            b"not signed in\n",
+            b"",
+        ] {
+            assert!(!is_jwt_shaped(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}
