@@ -55,13 +55,7 @@ impl Readers {
         let readers = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let conn = match readers.take() {
-                Some(c) => c,
-                None => open(&readers.path)?,
-            };
-            let result = query(&conn);
-            readers.put(conn);
-            result
+            readers.with_connection(query)
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("a database read stopped: {e}")))?
@@ -72,6 +66,14 @@ impl Readers {
         if self.permits.is_closed() {
             return Err(StoreError::Unavailable("the database is closed".into()));
         }
+        self.with_connection(query)
+    }
+
+    /// Runs `query` on an idle connection (or a new one) and keeps the connection for reuse.
+    fn with_connection<T>(
+        &self,
+        query: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let conn = match self.take() {
             Some(c) => c,
             None => open(&self.path)?,
