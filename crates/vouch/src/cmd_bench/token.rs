@@ -24,23 +24,25 @@ pub struct TokenBenchArgs {
     /// Concurrent signed-in clients.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     clients: u16,
-    /// Seconds of load for each of the two measurements.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
+    /// Seconds of load for each of the two measurements (split over the rounds).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
     seconds: u64,
+    /// Alternations of raw signing and `/token` load. The cores' speed drifts by several per cent
+    /// within a minute on a shared machine; alternating short phases (raw, HTTP, raw, …, raw)
+    /// exposes both measurements to the same drift instead of measuring one before the other.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+    rounds: u16,
 }
 
 pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
-    let duration = Duration::from_secs(args.seconds);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-
-    // Raw signing first, on every core, with the same library and key size the portal uses.
-    let raw = raw_signs_per_second(threads, duration).await?;
+    let phase = Duration::from_secs(args.seconds) / u32::from(args.rounds);
 
     let dir = tempdir()?;
-    let result = http_token_rps(&dir, args.clients, duration).await;
+    let result = measure(&dir, args.clients, threads, args.rounds, phase).await;
     let _ = std::fs::remove_dir_all(&dir);
     let figures = result?;
-    let (http, errors) = (&figures.token, figures.errors);
+    let (raw, http, errors) = (&figures.raw, &figures.token, figures.errors);
     let (raw_per_s, http_rps) = (raw.per_s, http.per_s);
 
     let ratio = http_rps / raw_per_s;
@@ -53,6 +55,7 @@ pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
             "bench": "token",
             "clients": args.clients,
             "seconds": args.seconds,
+            "rounds": args.rounds,
             "cores": threads,
             "token_http_rps": http_rps.round(),
             "raw_rsa2048_signs_per_s": raw_per_s.round(),
@@ -81,18 +84,34 @@ pub async fn run(args: TokenBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What one phase counted: operations, wall time and process CPU time.
+#[derive(Clone, Copy, Default)]
+struct Phase {
+    count: u64,
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+impl std::ops::AddAssign for Phase {
+    fn add_assign(&mut self, other: Phase) {
+        self.count += other.count;
+        self.elapsed += other.elapsed;
+        self.cpu += other.cpu;
+    }
+}
+
 /// A rate and the process CPU time spent per operation while it was measured.
 struct Rate {
     per_s: f64,
     cpu_us: f64,
 }
 
-impl Rate {
-    fn new(count: u64, elapsed: Duration, cpu: Duration) -> Rate {
-        let n = count.max(1) as f64;
+impl From<Phase> for Rate {
+    fn from(p: Phase) -> Rate {
+        let n = p.count.max(1) as f64;
         Rate {
-            per_s: count as f64 / elapsed.as_secs_f64(),
-            cpu_us: cpu.as_secs_f64() * 1e6 / n,
+            per_s: p.count as f64 / p.elapsed.as_secs_f64().max(1e-9),
+            cpu_us: p.cpu.as_secs_f64() * 1e6 / n,
         }
     }
 }
@@ -111,15 +130,18 @@ fn process_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// Signs a portal-shaped claim set on `threads` OS threads for `duration`.
-async fn raw_signs_per_second(threads: usize, duration: Duration) -> anyhow::Result<Rate> {
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Rate> {
-        let key = Arc::new(SigningKey::generate(2048)?);
-        let count = Arc::new(AtomicU64::new(0));
+/// Signs a portal-shaped claim set with `key` on `threads` OS threads for `duration`.
+async fn raw_signs(
+    key: Arc<SigningKey>,
+    threads: usize,
+    duration: Duration,
+) -> anyhow::Result<Phase> {
+    tokio::task::spawn_blocking(move || {
+        let count = AtomicU64::new(0);
         let (start, cpu) = (Instant::now(), process_cpu());
         std::thread::scope(|scope| {
             for _ in 0..threads {
-                let (key, count) = (key.clone(), count.clone());
+                let (key, count) = (&key, &count);
                 scope.spawn(move || {
                     let claims = bench_claims();
                     while start.elapsed() < duration {
@@ -130,13 +152,14 @@ async fn raw_signs_per_second(threads: usize, duration: Duration) -> anyhow::Res
                 });
             }
         });
-        Ok(Rate::new(
-            count.load(Ordering::Relaxed),
-            start.elapsed(),
-            process_cpu() - cpu,
-        ))
+        Phase {
+            count: count.load(Ordering::Relaxed),
+            elapsed: start.elapsed(),
+            cpu: process_cpu() - cpu,
+        }
     })
-    .await?
+    .await
+    .context("raw signing threads")
 }
 
 fn bench_claims() -> serde_json::Value {
@@ -145,13 +168,17 @@ fn bench_claims() -> serde_json::Value {
            "given_name": "Bench", "family_name": "User", "phone_number": "+1 555 0100"})
 }
 
-/// Starts a real portal on loopback, signs `clients` users in through the form, then has
-/// each fetch `/token` in a loop for `duration`, then `/healthz` for comparison.
-async fn http_token_rps(
+/// Starts a real portal on loopback and signs `clients` users in through the form; then
+/// alternates raw signing on every core with every client fetching `/token` in a loop
+/// (`rounds` times, ending with raw signing), and finally has the same clients ask for
+/// `/healthz` for comparison.
+async fn measure(
     dir: &std::path::Path,
     clients: u16,
-    duration: Duration,
-) -> anyhow::Result<HttpFigures> {
+    threads: usize,
+    rounds: u16,
+    phase: Duration,
+) -> anyhow::Result<Figures> {
     let mut config = PortalConfig::new(dir);
     config.addr = "127.0.0.1:0".parse()?;
     // Every bench client signs in from 127.0.0.1: lift the per-address sign-in throttle.
@@ -185,25 +212,36 @@ async fn http_token_rps(
         let cookie = sign_in(&base).await?;
         signed_in.push(BenchClient::connect(config.addr, &cookie).await?);
     }
-    let (signed_in, token, token_errors) = load(signed_in, Route::Token, duration).await?;
+    // The same library and key size the portal signs with; the key parsed once, as there.
+    let key = Arc::new(SigningKey::generate(2048)?);
+    let (mut raw, mut token, mut errors) = (Phase::default(), Phase::default(), 0);
+    for _ in 0..rounds {
+        raw += raw_signs(key.clone(), threads, phase).await?;
+        let (back, measured, failed) = load(signed_in, Route::Token, phase).await?;
+        (signed_in, errors) = (back, errors + failed);
+        token += measured;
+    }
+    raw += raw_signs(key, threads, phase).await?;
     // The same clients on the same connections, through the same middleware, to a route with
     // no session read and no signature: what HTTP itself costs on these cores.
     let (_, health, health_errors) =
-        load(signed_in, Route::Healthz, duration.min(HEALTHZ_PHASE)).await?;
+        load(signed_in, Route::Healthz, phase.min(HEALTHZ_PHASE)).await?;
     let _ = stop_tx.send(true);
     server.await??;
-    Ok(HttpFigures {
-        token,
-        healthz_cpu_us: health.cpu_us,
-        errors: token_errors + health_errors,
+    Ok(Figures {
+        raw: raw.into(),
+        token: token.into(),
+        healthz_cpu_us: Rate::from(health).cpu_us,
+        errors: errors + health_errors,
     })
 }
 
 /// How long the `/healthz` comparison runs (CPU per request settles within a second).
 const HEALTHZ_PHASE: Duration = Duration::from_secs(2);
 
-/// What the HTTP phases measured.
-struct HttpFigures {
+/// What the bench measured.
+struct Figures {
+    raw: Rate,
     token: Rate,
     /// Process CPU per `GET /healthz` on the same connections.
     healthz_cpu_us: f64,
@@ -211,12 +249,12 @@ struct HttpFigures {
 }
 
 /// Every client asks for `route` in a loop for `duration`; returns the clients (for the next
-/// phase), the rate of good answers with the CPU spent per answer, and the errors.
+/// phase), the good answers with the time and CPU they took, and the errors.
 async fn load(
     clients: Vec<BenchClient>,
     route: Route,
     duration: Duration,
-) -> anyhow::Result<(Vec<BenchClient>, Rate, u64)> {
+) -> anyhow::Result<(Vec<BenchClient>, Phase, u64)> {
     let running = Arc::new(AtomicBool::new(true));
     let ok = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -249,12 +287,12 @@ async fn load(
     for task in tasks {
         clients.push(task.await?);
     }
-    let rate = Rate::new(
-        ok.load(Ordering::Relaxed),
-        start.elapsed(),
-        process_cpu() - cpu,
-    );
-    Ok((clients, rate, errors.load(Ordering::Relaxed)))
+    let phase = Phase {
+        count: ok.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+        cpu: process_cpu() - cpu,
+    };
+    Ok((clients, phase, errors.load(Ordering::Relaxed)))
 }
 
 /// Largest answer the client accepts: a token is under 2 KiB, the headers under 1 KiB.
