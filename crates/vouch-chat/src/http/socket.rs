@@ -30,9 +30,44 @@ pub const CLOSE_AWAY: u16 = 1001;
 /// Try again later (fell behind the live stream: reconnect and resume).
 pub const CLOSE_AGAIN: u16 = 1013;
 
+/// Most live frames a socket buffers in one turn of its loop before writing them out (so a busy
+/// conversation cannot keep a socket from reading its client).
+pub const LIVE_FRAMES_PER_TURN: usize = 32;
+
+/// Why a socket closes when its live channel lagged (it fell behind the live stream).
+pub const FELL_BEHIND: (u16, &str) = (CLOSE_AGAIN, "fell behind: reconnect and resume");
+/// Why a socket closes when its live channel closed (the service is stopping).
+pub const LIVE_CLOSED: (u16, &str) = (CLOSE_AWAY, "closing");
+
+/// How a turn that drained the live channel ended the socket: gone (no close frame can be sent)
+/// or closed with a code and reason.
+pub type Ending = Option<(u16, &'static str)>;
+
+/// The next live frame that is already waiting, without waiting: `Ok(None)` when there is none,
+/// `Err` when the socket must close (lagged or closed channel, as `recv` would say).
+pub fn ready_frame<T: Clone>(
+    rx: &mut tokio::sync::broadcast::Receiver<T>,
+) -> Result<Option<T>, Ending> {
+    use tokio::sync::broadcast::error::TryRecvError;
+    match rx.try_recv() {
+        Ok(f) => Ok(Some(f)),
+        Err(TryRecvError::Empty) => Ok(None),
+        Err(TryRecvError::Lagged(_)) => Err(Some(FELL_BEHIND)),
+        Err(TryRecvError::Closed) => Err(Some(LIVE_CLOSED)),
+    }
+}
+
 /// The sending half of a socket.
+///
+/// [`Writer::text`] writes a frame out at once. [`Writer::buffer`] only queues it, so that the
+/// frames of one turn of a socket's loop (an `ack` and the sender's own `message`, or several
+/// live frames that arrived together) leave in one system call: each socket loop ends its turn
+/// with [`Writer::flush`]. At 1,000 pairs × 5 msg/s the separate writes were a third of the
+/// relay's system calls (`vouch bench chat`, docs/benchmarks.md).
 pub struct Writer {
     sink: SplitSink<WebSocket, Message>,
+    /// Frames buffered and not yet flushed.
+    pending: bool,
 }
 
 /// The socket could not be written to; the caller ends the connection.
@@ -41,11 +76,38 @@ pub struct Gone;
 
 impl Writer {
     pub fn new(sink: SplitSink<WebSocket, Message>) -> Self {
-        Writer { sink }
+        Writer {
+            sink,
+            pending: false,
+        }
     }
 
     async fn send(&mut self, m: Message) -> Result<(), Gone> {
+        // Writes out whatever was buffered before `m` too (in order).
+        self.pending = false;
         match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(m)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    /// Queues one JSON text frame behind those already queued; [`Writer::flush`] (or any later
+    /// [`Writer::text`]) writes it out.
+    pub async fn buffer(&mut self, frame: &str) -> Result<(), Gone> {
+        self.pending = true;
+        match tokio::time::timeout(SEND_TIMEOUT, self.sink.feed(Message::Text(frame.into()))).await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    /// Writes out the buffered frames, if any.
+    pub async fn flush(&mut self) -> Result<(), Gone> {
+        if !std::mem::take(&mut self.pending) {
+            return Ok(());
+        }
+        match tokio::time::timeout(SEND_TIMEOUT, self.sink.flush()).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(Gone),
         }

@@ -151,8 +151,9 @@ impl AgentSocket {
                     .await
                 {
                     Ok(a) => {
+                        // Buffered: the turn's end writes it out with the message's own frame.
                         self.writer
-                            .text(&frames::ack(&client_msg_id, a.message.seq))
+                            .buffer(&frames::ack(&client_msg_id, a.message.seq))
                             .await?;
                         self.chat.metrics.ack_sent(Sender::Agent, received);
                         Ok(())
@@ -249,19 +250,36 @@ impl AgentSocket {
     /// from the database first), other frames as they come.
     async fn live(&mut self, f: AgentFrame) -> Result<(), Gone> {
         let Some((id, seq)) = f.message else {
-            return self.writer.text(&f.frame).await;
+            return self.writer.buffer(&f.frame).await;
         };
         match self.tracker(id, seq - 1).on_live(seq) {
-            SeqStep::Deliver => self.writer.text(&f.frame).await,
+            SeqStep::Deliver => self.writer.buffer(&f.frame).await,
             SeqStep::Drop => Ok(()),
             SeqStep::Fill { .. } => {
                 self.catch_up(id, seq).await?;
                 if self.tracker(id, seq - 1).on_live(seq) == SeqStep::Deliver {
-                    self.writer.text(&f.frame).await?;
+                    self.writer.buffer(&f.frame).await?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Ends a turn of the socket's loop: the live frames for this agent already waiting (a
+    /// bounded number) join the buffer, and everything buffered is written out together.
+    async fn end_turn(
+        &mut self,
+        rx: &mut tokio::sync::broadcast::Receiver<AgentFrame>,
+    ) -> Result<(), socket::Ending> {
+        for _ in 0..socket::LIVE_FRAMES_PER_TURN {
+            let Some(f) = socket::ready_frame(rx)? else {
+                break;
+            };
+            if f.is_for(self.agent.id) {
+                self.live(f).await.map_err(|Gone| None)?;
+            }
+        }
+        self.writer.flush().await.map_err(|Gone| None)
     }
 
     /// Sends the stored messages of `id` after the last one sent, up to `until`; how many.
@@ -374,8 +392,8 @@ async fn run(
                     }
                 }
                 Ok(_) => {}
-                Err(RecvError::Lagged(_)) => break Some((socket::CLOSE_AGAIN, "fell behind: reconnect and resume")),
-                Err(RecvError::Closed) => break Some((socket::CLOSE_AWAY, "closing")),
+                Err(RecvError::Lagged(_)) => break Some(socket::FELL_BEHIND),
+                Err(RecvError::Closed) => break Some(socket::LIVE_CLOSED),
             },
             Ok(()) = resync.changed() => {
                 if a.resync().await.is_err() {
@@ -392,6 +410,9 @@ async fn run(
                     break None;
                 }
             }
+        }
+        if let Err(ending) = a.end_turn(&mut rx).await {
+            break ending;
         }
     };
     if let Some((code, why)) = reason {

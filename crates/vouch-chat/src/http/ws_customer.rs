@@ -178,8 +178,9 @@ impl Customer {
                     .await
                 {
                     Ok(a) => {
+                        // Buffered: the turn's end writes it out with the message's own frame.
                         self.writer
-                            .text(&frames::ack(&client_msg_id, a.message.seq))
+                            .buffer(&frames::ack(&client_msg_id, a.message.seq))
                             .await?;
                         self.chat.metrics.ack_sent(Sender::Customer, received);
                     }
@@ -216,24 +217,39 @@ impl Customer {
         Ok(())
     }
 
-    /// A live frame: message frames once each and in order (a gap is filled from the database
-    /// first), other frames as they come.
+    /// A live frame, buffered until the turn ends: message frames once each and in order (a gap
+    /// is filled from the database first), other frames as they come.
     async fn live(&mut self, f: ConversationFrame) -> Result<(), Gone> {
         let Some(seq) = f.seq else {
-            return self.writer.text(&f.frame).await;
+            return self.writer.buffer(&f.frame).await;
         };
         match self.seen.on_live(seq) {
-            SeqStep::Deliver => self.writer.text(&f.frame).await,
+            SeqStep::Deliver => self.writer.buffer(&f.frame).await,
             SeqStep::Drop => Ok(()),
             SeqStep::Fill { .. } => {
                 self.catch_up(seq).await?;
                 if self.seen.on_live(seq) == SeqStep::Deliver {
                     // The database did not have it (yet): send the frame as it came.
-                    self.writer.text(&f.frame).await?;
+                    self.writer.buffer(&f.frame).await?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Ends a turn of the socket's loop: the live frames already waiting (a bounded number)
+    /// join the buffer, and everything buffered is written out together.
+    async fn end_turn(
+        &mut self,
+        rx: &mut tokio::sync::broadcast::Receiver<ConversationFrame>,
+    ) -> Result<(), socket::Ending> {
+        for _ in 0..socket::LIVE_FRAMES_PER_TURN {
+            let Some(f) = socket::ready_frame(rx)? else {
+                break;
+            };
+            self.live(f).await.map_err(|Gone| None)?;
+        }
+        self.writer.flush().await.map_err(|Gone| None)
     }
 
     /// Sends the stored messages after the last one sent, up to `until` (or all). Returns how
@@ -381,8 +397,8 @@ async fn run(
                         break None;
                     }
                 }
-                Err(RecvError::Lagged(_)) => break Some((socket::CLOSE_AGAIN, "fell behind: reconnect and resume")),
-                Err(RecvError::Closed) => break Some((socket::CLOSE_AWAY, "closing")),
+                Err(RecvError::Lagged(_)) => break Some(socket::FELL_BEHIND),
+                Err(RecvError::Closed) => break Some(socket::LIVE_CLOSED),
             },
             _ = sleep_until_unix(deadline) => {
                 if !c.identity_valid().await {
@@ -404,6 +420,9 @@ async fn run(
                     break None;
                 }
             }
+        }
+        if let Err(ending) = c.end_turn(&mut rx).await {
+            break ending;
         }
     };
     if let Some((code, why)) = reason {
