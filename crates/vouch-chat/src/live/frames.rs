@@ -139,23 +139,49 @@ fn frame(v: Value) -> Frame {
     Frame::from(v.to_string())
 }
 
+/// Serializes a frame written as a struct. `ack` and `message` go out once per message (the
+/// relay's hot path), so they are plain structs written straight to text rather than `json!`
+/// maps (a `Value` tree, a map node and a string per key, then the text).
+fn typed_frame(v: &impl serde::Serialize) -> Frame {
+    // Serializing these structs (strings, integers) to a String cannot fail.
+    Frame::from(serde_json::to_string(v).unwrap_or_default())
+}
+
 pub fn ack(client_msg_id: &str, seq: i64) -> Frame {
-    frame(json!({"type": "ack", "client_msg_id": client_msg_id, "seq": seq}))
+    #[derive(serde::Serialize)]
+    struct Ack<'a> {
+        r#type: &'static str,
+        client_msg_id: &'a str,
+        seq: i64,
+    }
+    typed_frame(&Ack {
+        r#type: "ack",
+        client_msg_id,
+        seq,
+    })
 }
 
 pub fn message(m: &Message) -> Frame {
-    let mut v = json!({
-        "type": "message",
-        "conversation_id": m.conversation_id,
-        "seq": m.seq,
-        "sender": m.sender,
-        "text": m.text,
-        "sent_at": rfc3339(m.sent_at),
-    });
-    if let (Some(id), Some(obj)) = (&m.client_msg_id, v.as_object_mut()) {
-        obj.insert("client_msg_id".into(), Value::String(id.clone()));
+    #[derive(serde::Serialize)]
+    struct MessageFrame<'a> {
+        r#type: &'static str,
+        conversation_id: Uuid,
+        seq: i64,
+        sender: Sender,
+        text: &'a str,
+        sent_at: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<&'a str>,
     }
-    frame(v)
+    typed_frame(&MessageFrame {
+        r#type: "message",
+        conversation_id: m.conversation_id,
+        seq: m.seq,
+        sender: m.sender,
+        text: &m.text,
+        sent_at: rfc3339(m.sent_at),
+        client_msg_id: m.client_msg_id.as_deref(),
+    })
 }
 
 pub fn error(code: &str, message: &str) -> Frame {
@@ -242,6 +268,35 @@ mod tests {
             "bad_frame"
         );
         assert_eq!(code(r#"{"type":"dance"}"#), "unknown_type");
+    }
+
+    #[test]
+    fn ack_and_message_frames_carry_the_design_fields() {
+        let parsed = |f: Frame| serde_json::from_str::<Value>(&f).unwrap();
+        assert_eq!(
+            parsed(ack("m-1", 7)),
+            json!({"type": "ack", "client_msg_id": "m-1", "seq": 7})
+        );
+        let id = Uuid::from_u128(0x66cb446f_5e43_4a11_a812_000d3a24c087);
+        let mut m = Message {
+            conversation_id: id,
+            seq: 3,
+            sender: Sender::Customer,
+            text: "hi \"there\"\n".into(),
+            sent_at: 1_700_000_000_123,
+            client_msg_id: Some("m-1".into()),
+        };
+        assert_eq!(
+            parsed(message(&m)),
+            json!({"type": "message", "conversation_id": "66cb446f-5e43-4a11-a812-000d3a24c087",
+                   "seq": 3, "sender": "customer", "text": "hi \"there\"\n",
+                   "sent_at": "2023-11-14T22:13:20.123Z", "client_msg_id": "m-1"})
+        );
+        // System messages have no client_msg_id: the field is absent, not null.
+        (m.sender, m.client_msg_id) = (Sender::System, None);
+        let v = parsed(message(&m));
+        assert_eq!(v["sender"], "system");
+        assert!(v.get("client_msg_id").is_none());
     }
 
     #[test]
