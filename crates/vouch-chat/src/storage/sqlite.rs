@@ -279,6 +279,16 @@ fn insert_message_in(conn: &Connection, m: &NewMessage) -> StoreResult<Message> 
         .query_row(params![m.sent_at, conversation_id], |r| r.get(0))
         .optional()?
         .ok_or(StoreError::NotFound)?;
+    insert_message_row(conn, m, &conversation_id, seq)
+}
+
+/// Inserts the message with the `seq` already allocated on its conversation row.
+fn insert_message_row(
+    conn: &Connection,
+    m: &NewMessage,
+    conversation_id: &str,
+    seq: i64,
+) -> StoreResult<Message> {
     execute(
         conn,
         "INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -328,12 +338,6 @@ fn insert_conversation_in(conn: &Connection, c: &Conversation) -> StoreResult<()
 /// returns the stored message as a duplicate; an ended conversation refuses.
 fn append_in(conn: &Connection, m: &NewMessage) -> StoreResult<Appended> {
     let conversation_id = m.conversation_id.to_string();
-    let (state, agent_id): (String, Option<String>) = conn
-        .prepare_cached("SELECT state, agent_id FROM conversations WHERE id = ?")?
-        .query_row([&conversation_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
-    let agent_id = agent_id.map(|a| parse_uuid("agent_id", &a)).transpose()?;
     if let Some(cid) = &m.client_msg_id {
         let existing = query_one(
             conn,
@@ -342,20 +346,42 @@ fn append_in(conn: &Connection, m: &NewMessage) -> StoreResult<Appended> {
             message_row,
         )?;
         if let Some(message) = existing {
+            // A resend (even after the end): the stored message, acknowledged again.
+            let agent_id: Option<String> = conn
+                .prepare_cached("SELECT agent_id FROM conversations WHERE id = ?")?
+                .query_row([&conversation_id], |r| r.get(0))?;
             return Ok(Appended {
                 message,
                 duplicate: true,
-                agent_id,
+                agent_id: agent_id.map(|a| parse_uuid("agent_id", &a)).transpose()?,
             });
         }
     }
-    if state == ConversationState::Ended.as_str() {
-        return Err(StoreError::Conflict("ended".into()));
-    }
+    // The hot path is one statement on the conversation row: the next seq (and who to tell),
+    // only while the conversation is open. No row: ended or unknown, told apart on this rare path.
+    let next: Option<(i64, Option<String>)> = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? \
+             WHERE id = ? AND state != 'ended' RETURNING last_seq, agent_id",
+        )?
+        .query_row(params![m.sent_at, conversation_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((seq, agent_id)) = next else {
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM conversations WHERE id = ?")?
+            .exists([&conversation_id])?;
+        return Err(if exists {
+            StoreError::Conflict("ended".into())
+        } else {
+            StoreError::NotFound
+        });
+    };
     Ok(Appended {
-        message: insert_message_in(conn, m)?,
+        message: insert_message_row(conn, m, &conversation_id, seq)?,
         duplicate: false,
-        agent_id,
+        agent_id: agent_id.map(|a| parse_uuid("agent_id", &a)).transpose()?,
     })
 }
 
