@@ -246,8 +246,8 @@ impl AgentSocket {
         self.seen.entry(id).or_insert_with(|| SeqTracker::new(upto))
     }
 
-    /// A live frame: message frames once each and in order per conversation (a gap is filled
-    /// from the database first), other frames as they come.
+    /// A live frame, buffered until the turn ends: message frames once each and in order per
+    /// conversation (a gap is filled from the database first), other frames as they come.
     async fn live(&mut self, f: AgentFrame) -> Result<(), Gone> {
         let Some((id, seq)) = f.message else {
             return self.writer.buffer(&f.frame).await;
