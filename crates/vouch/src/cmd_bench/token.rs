@@ -92,6 +92,17 @@ struct Phase {
     cpu: Duration,
 }
 
+impl Phase {
+    /// A phase that began at `start` with the process at `cpu_at_start` and counted `count`.
+    fn ended(count: u64, start: Instant, cpu_at_start: Duration) -> Phase {
+        Phase {
+            count,
+            elapsed: start.elapsed(),
+            cpu: process_cpu() - cpu_at_start,
+        }
+    }
+}
+
 impl std::ops::AddAssign for Phase {
     fn add_assign(&mut self, other: Phase) {
         self.count += other.count;
@@ -152,11 +163,7 @@ async fn raw_signs(
                 });
             }
         });
-        Phase {
-            count: count.load(Ordering::Relaxed),
-            elapsed: start.elapsed(),
-            cpu: process_cpu() - cpu,
-        }
+        Phase::ended(count.load(Ordering::Relaxed), start, cpu)
     })
     .await
     .context("raw signing threads")
@@ -287,11 +294,7 @@ async fn load(
     for task in tasks {
         clients.push(task.await?);
     }
-    let phase = Phase {
-        count: ok.load(Ordering::Relaxed),
-        elapsed: start.elapsed(),
-        cpu: process_cpu() - cpu,
-    };
+    let phase = Phase::ended(ok.load(Ordering::Relaxed), start, cpu);
     Ok((clients, phase, errors.load(Ordering::Relaxed)))
 }
 
