@@ -3,10 +3,7 @@
 //! the request's tracing span (method, path and id — never the query or a header).
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
-use tower_http::request_id::{MakeRequestId, RequestId};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header that carries the request id, both ways.
 pub(crate) static HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -19,42 +16,74 @@ fn is_safe(v: &HeaderValue) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
-/// Drops an incoming `x-request-id` that is not safe (or is sent twice), so one is made instead.
-pub(crate) async fn drop_unsafe(mut req: Request, next: Next) -> Response {
-    let mut values = req.headers().get_all(&HEADER).iter();
-    let keep = match (values.next(), values.next()) {
-        (None, _) => true,
-        (Some(v), None) => is_safe(v),
-        (Some(_), Some(_)) => false,
-    };
-    if !keep {
-        req.headers_mut().remove(&HEADER);
+/// The request's id: the incoming one when it is safe and sent once, a fresh one otherwise
+/// (an unsafe or repeated incoming id is removed, so handlers never see it).
+pub(crate) fn take_or_make(headers: &mut HeaderMap) -> HeaderValue {
+    let mut values = headers.get_all(&HEADER).iter();
+    if let (Some(v), None) = (values.next(), values.next()) {
+        if is_safe(v) {
+            return v.clone();
+        }
     }
-    next.run(req).await
+    headers.remove(&HEADER);
+    fresh()
 }
 
-/// Makes fresh request ids: random (version 4) UUIDs drawn from the thread's userspace CSPRNG.
-/// tower-http's `MakeRequestUuid` uses uuid's default generator, which is one `getrandom(2)`
-/// system call per request; an id needs uniqueness, not secrecy, and rand's `ThreadRng`
-/// (ChaCha, seeded from the OS) gives that without entering the kernel on the hot path.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct MakeUuid;
-
-impl MakeRequestId for MakeUuid {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-        let mut buf = uuid::Uuid::encode_buffer();
-        let text = id.hyphenated().encode_lower(&mut buf);
-        HeaderValue::from_str(text).ok().map(RequestId::new)
-    }
+/// A random (version 4) UUID drawn from the thread's userspace CSPRNG. uuid's default
+/// generator is one `getrandom(2)` system call per request; an id needs uniqueness, not
+/// secrecy, and rand's `ThreadRng` (ChaCha, seeded from the OS) gives that without entering
+/// the kernel on the hot path.
+fn fresh() -> HeaderValue {
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut buf = uuid::Uuid::encode_buffer();
+    let text = id.hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(text).expect("a hyphenated UUID is a valid header value")
 }
 
 /// The request's span: id, method, path.
-pub(crate) fn span(req: &Request) -> tracing::Span {
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-");
+pub(crate) fn span(id: &HeaderValue, req: &Request) -> tracing::Span {
+    let request_id = id.to_str().unwrap_or("-");
     tracing::info_span!("request", request_id, method = %req.method(), path = %req.uri().path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(&HEADER, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_safe_id_sent_once_is_kept() {
+        let mut h = with(&["abc-1.2_3"]);
+        assert_eq!(take_or_make(&mut h), "abc-1.2_3");
+        assert_eq!(h[&HEADER], "abc-1.2_3");
+    }
+
+    #[test]
+    fn unsafe_repeated_or_missing_ids_are_replaced_by_fresh_uuids() {
+        let long = "a".repeat(65);
+        for values in [
+            &[][..],
+            &["two words"],
+            &["a", "b"],
+            &[long.as_str()],
+            &["x\"y"],
+        ] {
+            let mut h = with(values);
+            let id = take_or_make(&mut h);
+            let parsed = uuid::Uuid::parse_str(id.to_str().unwrap()).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+            assert!(h.get(&HEADER).is_none(), "{values:?} left in the request");
+        }
+        assert_ne!(
+            take_or_make(&mut HeaderMap::new()),
+            take_or_make(&mut HeaderMap::new())
+        );
+    }
 }
