@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -282,8 +282,9 @@ fn plain(status: StatusCode, content_type: &'static str, body: String) -> Respon
 }
 
 /// `/token` and `/privatekey`: the signed-in user's JWT. Never cached, never CORS.
-pub(crate) async fn token(State(core): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match core.session(session_cookie(&core, &headers)).await {
+/// (Takes the request rather than a `HeaderMap`, which axum would clone for the handler.)
+pub(crate) async fn token(State(core): State<AppState>, req: Request) -> Response {
+    let session = match core.session(session_cookie(&core, req.headers())).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");

@@ -6,7 +6,7 @@ mod request_id;
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -35,8 +35,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/assets/site.css", get(handlers::site_css))
         .route("/assets/auth.js", get(handlers::auth_js))
         .route("/metrics", get(metrics))
-        // Counts every route above by its template (keep this after the last route).
-        .route_layer(middleware::from_fn_with_state(state.clone(), track_http))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(CatchPanicLayer::custom(
@@ -51,23 +49,6 @@ pub(crate) fn router(state: AppState) -> Router {
             envelope,
         ))
         .with_state(state)
-}
-
-/// Counts a routed request by route template, method and status.
-async fn track_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // MatchedPath and Method clone without copying the text (shared or static).
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let method = req.method().clone();
-    let res = next.run(req).await;
-    state.metrics.http_request(
-        route.as_ref().map_or("unmatched", |p| p.as_str()),
-        method.as_str(),
-        res.status().as_str(),
-    );
-    res
 }
 
 /// `GET /metrics`: only with `--metrics-token`, and only to `Authorization: Bearer <token>`
@@ -107,9 +88,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// What every request goes through, in one layer (outermost first): its id (kept or made),
-/// its span, the same-origin guard, and on the way out the security headers and the id.
+/// its span, the same-origin guard, and on the way out the request metric, the security
+/// headers and the id. (`Router::layer` wraps each route, after routing: `MatchedPath` is there.)
 ///
-/// One `from_fn` layer instead of the six (tower-http's request-id and trace layers and four
+/// One `from_fn` layer instead of the seven (tower-http's request-id and trace layers and five
 /// `from_fn` functions) this replaced: each `from_fn` clones the boxed inner service and boxes
 /// a future per request, and the response's header map grew several times. `vouch bench
 /// token` on 2 cores: 25–32 → 18–21 µs of CPU per `/healthz` request (docs/benchmarks.md).
@@ -161,6 +143,9 @@ async fn envelope(State(env): State<Arc<Envelope>>, mut req: Request, next: Next
     // Request lines carry method, path and status only: no headers (cookies), no bodies, no
     // query; the span carries the request id.
     let span = request_id::span(&id, &req);
+    // MatchedPath clones without copying the text; fallbacks (no route) are not counted.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(req.method());
     async move {
         let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let mut res = if safe || is_same_origin(req.headers(), &env.core) {
@@ -174,6 +159,11 @@ async fn envelope(State(env): State<Arc<Envelope>>, mut req: Request, next: Next
             tracing::error!(status = res.status().as_u16(), "request failed");
         } else {
             tracing::debug!(status = res.status().as_u16(), "request finished");
+        }
+        if let Some(route) = &route {
+            env.core
+                .metrics
+                .http_request(route.as_str(), method, res.status().as_str());
         }
         let h = res.headers_mut();
         h.reserve(env.fixed.len() + 2);
@@ -189,6 +179,23 @@ async fn envelope(State(env): State<Arc<Envelope>>, mut req: Request, next: Next
     }
     .instrument(span)
     .await
+}
+
+/// The method as a metric label: the standard ones by name, any other as `other`, so a client
+/// cannot mint label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 fn is_same_origin(headers: &HeaderMap, state: &Core) -> bool {

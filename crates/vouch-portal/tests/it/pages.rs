@@ -175,6 +175,12 @@ async fn metrics_need_the_flag_and_the_token_and_count_sign_ins_and_tokens() {
         .login("alex@example.com", "wrong password")
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    // A made-up method is counted, but cannot mint a label value of its own.
+    let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let res = b.http.request(odd, b.url("/token")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let res = b.http.get(b.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     let res = b.http.get(b.url("/metrics")).send().await.unwrap();
     assert_eq!(
@@ -197,9 +203,12 @@ async fn metrics_need_the_flag_and_the_token_and_count_sign_ins_and_tokens() {
         "vouch_portal_tokens_issued_total 2",
         "vouch_portal_http_requests_total{method=\"GET\",route=\"/token\",status=\"200\"} 2",
         "vouch_portal_http_requests_total{method=\"POST\",route=\"/login\",status=\"401\"} 1",
+        "vouch_portal_http_requests_total{method=\"other\",route=\"/token\",status=\"405\"} 1",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
     }
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(!text.contains("no-such-page"), "unrouted paths are not labels:\n{text}");
     let e = "short"
         .parse::<vouch_portal::metrics::MetricsToken>()
         .unwrap_err();
