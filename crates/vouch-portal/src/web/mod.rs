@@ -94,7 +94,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 /// One `from_fn` layer instead of the seven (tower-http's request-id and trace layers and five
 /// `from_fn` functions) this replaced: each `from_fn` clones the boxed inner service and boxes
 /// a future per request, and the response's header map grew several times. `vouch bench
-/// token` on 2 cores: 25–32 → 18–21 µs of CPU per `/healthz` request (docs/benchmarks.md).
+/// token` on 2 cores: 20–32 → 15–16 µs of CPU per `/healthz` request (docs/benchmarks.md).
 struct Envelope {
     core: AppState,
     /// The headers every response carries, built once (not parsed again for every response).
@@ -103,9 +103,8 @@ struct Envelope {
 
 impl Envelope {
     fn new(core: AppState) -> Envelope {
-        let state = &core;
         let mut fixed = Vec::new();
-        match HeaderValue::from_str(&state.settings.csp) {
+        match HeaderValue::from_str(&core.settings.csp) {
             Ok(csp) => fixed.push((header::CONTENT_SECURITY_POLICY, csp)),
             Err(_) => tracing::error!("the Content-Security-Policy is not a valid header value"),
         }
@@ -128,7 +127,7 @@ impl Envelope {
                 HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
             ),
         ]);
-        if state.settings.secure_cookies {
+        if core.settings.secure_cookies {
             fixed.push((
                 header::STRICT_TRANSPORT_SECURITY,
                 HeaderValue::from_static("max-age=31536000"),

@@ -208,7 +208,10 @@ async fn metrics_need_the_flag_and_the_token_and_count_sign_ins_and_tokens() {
         assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
     }
     assert!(!text.contains("BREW"), "{text}");
-    assert!(!text.contains("no-such-page"), "unrouted paths are not labels:\n{text}");
+    assert!(
+        !text.contains("no-such-page"),
+        "unrouted paths are not labels:\n{text}"
+    );
     let e = "short"
         .parse::<vouch_portal::metrics::MetricsToken>()
         .unwrap_err();
