@@ -8,6 +8,7 @@
 
 use std::sync::Mutex;
 
+use axum::http::Method;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -213,8 +214,14 @@ impl Metrics {
     }
 
     /// One answered HTTP request. `route` is the route template (`/api/v1/agent/conversations/{id}`),
-    /// never the concrete path, so ids do not explode the series.
-    pub fn http_request(&self, route: &str, method: &str, status: u16) {
+    /// never the concrete path, so ids do not explode the series; a method outside the
+    /// standard nine is `other`, so a client cannot mint label values either.
+    pub fn http_request(&self, route: &str, method: &Method, status: u16) {
+        let method = if is_standard(method) {
+            method.as_str()
+        } else {
+            "other"
+        };
         self.http_requests
             .with_label_values(&[route, method, &status.to_string()])
             .inc();
@@ -292,6 +299,22 @@ impl Drop for SocketGuard {
     }
 }
 
+/// GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH (RFC 9110 and RFC 5789).
+fn is_standard(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::DELETE
+            | Method::CONNECT
+            | Method::OPTIONS
+            | Method::TRACE
+            | Method::PATCH
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,7 +322,9 @@ mod tests {
     #[test]
     fn renders_counters_and_key_fetches() {
         let m = Metrics::new();
-        m.http_request("/healthz", "GET", 200);
+        m.http_request("/healthz", &Method::GET, 200);
+        let brew = Method::from_bytes(b"BREW").unwrap();
+        m.http_request("/healthz", &brew, 405);
         m.token_failed("expired");
         m.conversation_transition(None, ConversationState::Waiting);
         let text = m.render(FetchStats {
@@ -310,6 +335,10 @@ mod tests {
         assert!(text.contains(
             r#"vouch_chat_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
         ));
+        assert!(text.contains(
+            r#"vouch_chat_http_requests_total{method="other",route="/healthz",status="405"} 1"#
+        ));
+        assert!(!text.contains("BREW"), "{text}");
         assert!(text.contains(
             r#"vouch_chat_token_verifications_total{reason="expired",result="failed"} 1"#
         ));

@@ -20,15 +20,15 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Counts every routed request by route template, method and status (a `route_layer`, so the
 /// template is known; unmatched paths are counted by the fallback as `route="unmatched"`).
 pub async fn track_http(State(chat): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    // MatchedPath and a standard Method clone without copying text.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let res = next.run(req).await;
-    chat.metrics
-        .http_request(&route, &method, res.status().as_u16());
+    chat.metrics.http_request(
+        route.as_ref().map_or("unmatched", |p| p.as_str()),
+        &method,
+        res.status().as_u16(),
+    );
     res
 }
 

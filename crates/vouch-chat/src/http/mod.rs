@@ -133,7 +133,7 @@ pub fn router(chat: Arc<Chat>) -> Router {
 /// Unknown routes: `404`, counted as `route="unmatched"`.
 async fn not_found(State(chat): State<AppState>, method: axum::http::Method) -> ApiError {
     chat.metrics
-        .http_request("unmatched", method.as_str(), StatusCode::NOT_FOUND.as_u16());
+        .http_request("unmatched", &method, StatusCode::NOT_FOUND.as_u16());
     ApiError::not_found("no such route")
 }
 

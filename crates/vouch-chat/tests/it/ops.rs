@@ -132,9 +132,46 @@ async fn metrics_count_real_traffic_and_need_the_token() {
         assert_eq!(st, StatusCode::UNAUTHORIZED);
     }
     app.anon_session().await;
+    // Made-up methods, on a route and on no route: counted, but as `other`, never as labels
+    // of their own (any client could otherwise grow the series without bound).
+    for (i, path) in ["/healthz", "/no/such/route"].into_iter().enumerate() {
+        let brew = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).expect("method");
+        let r = app
+            .http
+            .request(brew, app.url(path))
+            .send()
+            .await
+            .expect("brew");
+        assert!(r.status().is_client_error(), "{path}: {}", r.status());
+    }
 
     let text = scrape(&app).await;
     let m = |name: &str, labels: &[(&str, &str)]| metric(&text, name, labels);
+    assert!(!text.contains("BREW"), "{text}");
+    assert_eq!(
+        m(
+            "vouch_chat_http_requests_total",
+            &[
+                ("route", "/healthz"),
+                ("method", "other"),
+                ("status", "405")
+            ]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        m(
+            "vouch_chat_http_requests_total",
+            &[
+                ("route", "unmatched"),
+                ("method", "other"),
+                ("status", "404")
+            ]
+        ),
+        1.0,
+        "{text}"
+    );
     assert_eq!(
         m(
             "vouch_chat_http_requests_total",
