@@ -1,6 +1,7 @@
 //! The portal's Prometheus metrics (`GET /metrics`, only with `--metrics-token`): requests by
 //! route template and status, sign-ins by result, tokens issued. One registry per portal.
 
+use axum::http::{Method, StatusCode};
 use prometheus::{Encoder, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
 use subtle::ConstantTimeEq;
 
@@ -86,9 +87,11 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn http_request(&self, route: &str, method: &str, status: &str) {
+    /// One answered request of a route (`route` is its template); a method outside the
+    /// standard nine is `other`, so a client cannot mint label values.
+    pub(crate) fn http_request(&self, route: &str, method: &Method, status: StatusCode) {
         self.http_requests
-            .with_label_values(&[route, method, status])
+            .with_label_values(&[route, method_label(method), status.as_str()])
             .inc();
     }
 
@@ -106,5 +109,22 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics failed");
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// The method as a metric label: the standard ones by name, any other as `other`, so a client
+/// cannot mint label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
     }
 }

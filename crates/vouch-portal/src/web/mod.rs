@@ -144,7 +144,7 @@ async fn envelope(State(env): State<Arc<Envelope>>, mut req: Request, next: Next
     let span = request_id::span(&id, &req);
     // MatchedPath clones without copying the text; fallbacks (no route) are not counted.
     let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(req.method());
+    let method = req.method().clone();
     async move {
         let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let mut res = if safe || is_same_origin(req.headers(), &env.core) {
@@ -162,7 +162,7 @@ async fn envelope(State(env): State<Arc<Envelope>>, mut req: Request, next: Next
         if let Some(route) = &route {
             env.core
                 .metrics
-                .http_request(route.as_str(), method, res.status().as_str());
+                .http_request(route.as_str(), &method, res.status());
         }
         let h = res.headers_mut();
         h.reserve(env.fixed.len() + 2);
@@ -178,23 +178,6 @@ async fn envelope(State(env): State<Arc<Envelope>>, mut req: Request, next: Next
     }
     .instrument(span)
     .await
-}
-
-/// The method as a metric label: the standard ones by name, any other as `other`, so a client
-/// cannot mint label values.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "other",
-    }
 }
 
 fn is_same_origin(headers: &HeaderMap, state: &Core) -> bool {
