@@ -91,7 +91,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 /// its span, the same-origin guard, and on the way out the request metric, the security
 /// headers and the id. (`Router::layer` wraps each route, after routing: `MatchedPath` is there.)
 ///
-/// One `from_fn` layer instead of the seven (tower-http's request-id and trace layers and five
+/// One `from_fn` layer instead of the seven (tower-http's request-id and trace layers and four
 /// `from_fn` functions) this replaced: each `from_fn` clones the boxed inner service and boxes
 /// a future per request, and the response's header map grew several times. `vouch bench
 /// token` on 2 cores: 20–32 → 15–16 µs of CPU per `/healthz` request (docs/benchmarks.md).
