@@ -57,13 +57,8 @@ pub(crate) trait Steps {
     async fn take_waiting(&mut self, id: Uuid, agent_id: Uuid, now: Millis) -> StoreResult<bool>;
     async fn mark_ended(&mut self, id: Uuid, now: Millis) -> StoreResult<()>;
     async fn insert_activity(&mut self, a: &Activity) -> StoreResult<()>;
-    async fn upsert_contact(
-        &mut self,
-        auth_settings_id: Uuid,
-        external_id: &str,
-        f: &ContactFields,
-        now: Millis,
-    ) -> StoreResult<Contact>;
+    /// Creates the contact of `key` or updates its fields from fresh claims.
+    async fn upsert_contact(&mut self, key: &ContactKey, now: Millis) -> StoreResult<Contact>;
     /// Locks the contact row until the transaction ends, so sessions of one contact starting at
     /// once queue; `false` when there is no such contact. (SQLite: `true` without a query, its
     /// one writer already runs one write at a time; a missing contact fails the insert's foreign
@@ -93,6 +88,19 @@ pub(crate) fn ready<T>(flow: impl Future<Output = StoreResult<T>>) -> StoreResul
         Poll::Pending => Err(StoreError::Engine(
             "a storage step waited where none may".into(),
         )),
+    }
+}
+
+/// The key [`ContactStore::upsert_contact`]'s arguments name.
+pub(crate) fn contact_key(
+    auth_settings_id: Uuid,
+    external_id: &str,
+    f: &ContactFields,
+) -> ContactKey {
+    ContactKey {
+        auth_settings_id,
+        external_id: external_id.to_string(),
+        fields: f.clone(),
     }
 }
 
@@ -280,9 +288,7 @@ pub(crate) async fn start_session(
     let now = session.created_at;
     let (conversation, created, contact) = match contact {
         Some(key) => {
-            let contact = s
-                .upsert_contact(key.auth_settings_id, &key.external_id, &key.fields, now)
-                .await?;
+            let contact = s.upsert_contact(&key, now).await?;
             conversation.contact_id = Some(contact.id);
             let (mut open, created) = open_or_insert(s, &conversation).await?;
             if !created

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Connection;
 use uuid::Uuid;
 
-use super::flows;
+use super::flows::{self, contact_key};
 use super::rows::{cols, json_text};
 use super::*;
 use steps::{all, one, PgSteps};
@@ -296,7 +296,7 @@ impl ContactStore for PgStore {
         use super::flows::Steps;
         let mut tx = self.begin().await?;
         let contact = tx
-            .upsert_contact(auth_settings_id, external_id, f, now)
+            .upsert_contact(&contact_key(auth_settings_id, external_id, f), now)
             .await?;
         tx.commit().await?;
         Ok(contact)

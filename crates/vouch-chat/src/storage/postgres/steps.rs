@@ -190,13 +190,8 @@ impl Steps for PgSteps {
         Ok(())
     }
 
-    async fn upsert_contact(
-        &mut self,
-        auth_settings_id: Uuid,
-        external_id: &str,
-        f: &ContactFields,
-        now: Millis,
-    ) -> StoreResult<Contact> {
+    async fn upsert_contact(&mut self, key: &ContactKey, now: Millis) -> StoreResult<Contact> {
+        let f = &key.fields;
         let sql = concat!(
             "INSERT INTO contacts (",
             cols!(contact),
@@ -206,8 +201,8 @@ impl Steps for PgSteps {
         );
         let row = sqlx::query(sql)
             .bind(Uuid::new_v4())
-            .bind(auth_settings_id)
-            .bind(external_id)
+            .bind(key.auth_settings_id)
+            .bind(&key.external_id)
             .bind(&f.given_name)
             .bind(&f.family_name)
             .bind(&f.email)

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use writer::MAX_BATCH;
 
-use super::flows::{self, ready};
+use super::flows::{self, contact_key, ready};
 use super::rows::{cols, json_text};
 use super::*;
 use readers::Readers;
@@ -374,11 +374,9 @@ impl ContactStore for SqliteStore {
         now: Millis,
     ) -> StoreResult<Contact> {
         use super::flows::Steps;
-        let (external_id, f) = (external_id.to_string(), f.clone());
-        self.write(move |c| {
-            ready(SqliteSteps(c).upsert_contact(auth_settings_id, &external_id, &f, now))
-        })
-        .await
+        let key = contact_key(auth_settings_id, external_id, f);
+        self.write(move |c| ready(SqliteSteps(c).upsert_contact(&key, now)))
+            .await
     }
 
     async fn get_contact(&self, id: Uuid) -> StoreResult<Option<Contact>> {

@@ -230,13 +230,8 @@ impl Steps for SqliteSteps<'_> {
         Ok(())
     }
 
-    async fn upsert_contact(
-        &mut self,
-        auth_settings_id: Uuid,
-        external_id: &str,
-        f: &ContactFields,
-        now: Millis,
-    ) -> StoreResult<Contact> {
+    async fn upsert_contact(&mut self, key: &ContactKey, now: Millis) -> StoreResult<Contact> {
+        let f = &key.fields;
         query_one(
             self.0,
             concat!(
@@ -248,8 +243,8 @@ impl Steps for SqliteSteps<'_> {
             ),
             params![
                 Id::of(Uuid::new_v4()),
-                Id::of(auth_settings_id),
-                external_id,
+                Id::of(key.auth_settings_id),
+                key.external_id,
                 f.given_name,
                 f.family_name,
                 f.email,
