@@ -5,8 +5,9 @@
 //! the same schema, migration semantics and behaviour. [`Store`] is the handle the portal holds;
 //! [`Store::open`] picks the back-end by the URL's scheme ([`vouch_db::Backend`]).
 //!
-//! What both back-ends map the same way is written once here: a user row and a session row
-//! (read as tuples, which sqlx decodes on either back-end), and a new user or its conflict.
+//! What both back-ends map the same way is written once here: a user row (read as a tuple, which
+//! sqlx decodes on either back-end), credentials and a session (`sqlx::FromRow`), and a new
+//! user or the unique key that refused it.
 
 mod postgres;
 mod session_read;
@@ -24,13 +25,16 @@ use crate::config::PortalConfig;
 use crate::error::PortalError;
 use crate::users::{User, ValidUser};
 
-/// A user with the password hash, for sign-in only.
+/// A user with the password hash, for sign-in only: `SELECT id AS user_id, password_hash`.
+#[derive(sqlx::FromRow)]
 pub(crate) struct Credentials {
     pub user_id: i64,
     pub password_hash: String,
 }
 
-/// A session joined with its user: what one `/token` call needs, from one indexed lookup.
+/// A session joined with its user: what one `/token` call needs, from one indexed lookup
+/// (columns named as the fields).
+#[derive(sqlx::FromRow)]
 pub(crate) struct SessionRecord {
     pub csrf_token: String,
     pub created_at: i64,
@@ -149,44 +153,6 @@ pub(crate) fn user_of(row: UserRow) -> User {
         phone,
         context: parse_context(&context),
         created_at,
-    }
-}
-
-/// A session row joined with its user, in [`SessionRecord`]'s field order.
-pub(crate) type SessionRow = (
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-);
-
-pub(crate) fn session_of(row: SessionRow) -> SessionRecord {
-    let (
-        csrf_token,
-        created_at,
-        last_seen_at,
-        email,
-        given_name,
-        family_name,
-        contact_id,
-        phone,
-        context_json,
-    ) = row;
-    SessionRecord {
-        csrf_token,
-        created_at,
-        last_seen_at,
-        email,
-        given_name,
-        family_name,
-        contact_id,
-        phone,
-        context_json,
     }
 }
 

@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{
-    inserted_user, session_of, user_of, Credentials, Lifecycle, SessionRecord, SessionRow,
-    SessionStore, UserRow, UserStore,
+    inserted_user, user_of, Credentials, Lifecycle, SessionRecord, SessionStore, UserRow, UserStore,
 };
 use crate::error::PortalError;
 use crate::users::{User, ValidUser};
@@ -81,15 +80,13 @@ impl UserStore for PgStore {
     }
 
     async fn credentials(&self, email: &str) -> Result<Option<Credentials>, PortalError> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = lower($1)")
-                .bind(email)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(user_id, password_hash)| Credentials {
-            user_id,
-            password_hash,
-        }))
+        let found: Option<Credentials> = sqlx::query_as(
+            "SELECT id AS user_id, password_hash FROM users WHERE lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found)
     }
 }
 
@@ -117,7 +114,7 @@ impl SessionStore for PgStore {
     }
 
     async fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRecord>, PortalError> {
-        let row: Option<SessionRow> = sqlx::query_as(
+        let found: Option<SessionRecord> = sqlx::query_as(
             "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.email, u.given_name, \
              u.family_name, u.contact_id, u.phone, u.context_json \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
@@ -125,7 +122,7 @@ impl SessionStore for PgStore {
         .bind(&id_hash[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(session_of))
+        Ok(found)
     }
 
     async fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), PortalError> {

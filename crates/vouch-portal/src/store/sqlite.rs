@@ -10,8 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::{
-    inserted_user, session_of, session_read, user_of, Credentials, Lifecycle, SessionRecord,
-    SessionRow, SessionStore, UserRow, UserStore,
+    inserted_user, session_read, user_of, Credentials, Lifecycle, SessionRecord, SessionStore,
+    UserRow, UserStore,
 };
 use crate::error::PortalError;
 use crate::users::{User, ValidUser};
@@ -110,15 +110,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn credentials(&self, email: &str) -> Result<Option<Credentials>, PortalError> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
+        let found: Option<Credentials> =
+            sqlx::query_as("SELECT id AS user_id, password_hash FROM users WHERE email = ?")
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(user_id, password_hash)| Credentials {
-            user_id,
-            password_hash,
-        }))
+        Ok(found)
     }
 }
 
@@ -153,11 +150,11 @@ impl SessionStore for SqliteStore {
                 Err(e) => tracing::debug!(error = %e, "direct session read failed; using sqlx"),
             }
         }
-        let row: Option<SessionRow> = sqlx::query_as(session_read::SESSION_SQL)
+        let found: Option<SessionRecord> = sqlx::query_as(session_read::SESSION_SQL)
             .bind(&id_hash[..])
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(session_of))
+        Ok(found)
     }
 
     async fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), PortalError> {
