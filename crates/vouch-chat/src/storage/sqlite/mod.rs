@@ -6,8 +6,11 @@
 //! inside that transaction, so they stay gapless per conversation, and a resend within the same
 //! batch sees the first copy. Reads run on a few read-only connections ([`readers`]).
 //!
-//! sqlx creates the file and runs the migrations (the same `migrate!` as before, so existing
-//! databases carry on); the queries themselves use `rusqlite` — see [`writer`] for why.
+//! A write of several statements is a flow ([`super::flows`]) run inside its write's savepoint on
+//! [`steps`], this back-end's SQL; every other method is one statement (or two) here.
+//!
+//! sqlx creates the file and runs the migrations (so existing databases carry on); the queries
+//! themselves use `rusqlite` — see [`writer`] for why.
 
 mod readers;
 mod steps;
