@@ -5,8 +5,8 @@
 //! * `domain/` — the rules: sessions (where a customer token is checked), conversations, agents,
 //!   settings validation, diagnostics, limits.
 //! * `live/` — the in-process fan-out of frames and the WebSocket frame formats.
-//! * `storage/` — the [`storage::Store`] trait and its SQLite implementation (where a message is
-//!   stored: [`storage::Store::append_message`]).
+//! * `storage/` — the [`storage::Store`] capability traits and their SQLite and PostgreSQL
+//!   back-ends (where a message is stored: [`storage::ConversationStore::append_message`]).
 //! * `keys/` — fetching and caching the public keys that verify customer tokens.
 //! * `assets/` — the browser code (widget, console, admin pages), embedded.
 //! * `metrics.rs` — the Prometheus metrics of one service (`GET /metrics`).

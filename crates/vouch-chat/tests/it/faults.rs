@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::MaybeTlsStream;
 use uuid::Uuid;
-use vouch_chat::storage::{now_millis, CustomerSession, Store};
+use vouch_chat::storage::prelude::*;
+use vouch_chat::storage::{now_millis, CustomerSession};
 use vouch_chat::{ChatConfig, ChatService, NewAgent, NewAuthSettings, NewWidget, Role};
 use vouch_jwt::SigningKey;
 

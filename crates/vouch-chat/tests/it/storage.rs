@@ -85,6 +85,7 @@ on_both!(
     sessions_expire_and_renew,
     verification_failures_are_counted_and_capped,
     migrations_are_idempotent,
+    conversations_assigned_to_an_agent,
 );
 
 async fn fixtures(store: &dyn Store) -> (AuthSettings, Widget, Agent) {
@@ -663,4 +664,63 @@ async fn migrations_are_idempotent(db: TestDb) {
     let c = db.node().await;
     assert_eq!(c.get_auth_settings(s.id).await.unwrap(), Some(s));
     b.ping().await.unwrap();
+}
+
+async fn conversations_assigned_to_an_agent(db: TestDb) {
+    let store = db.node().await;
+    let (_, w, a) = fixtures(store.as_ref()).await;
+    let other = Agent {
+        id: Uuid::new_v4(),
+        email: format!("other-{}@example.com", Uuid::new_v4().simple()),
+        name: "Other".into(),
+        role: Role::Agent,
+        created_at: now_millis(),
+    };
+    store.insert_agent(&other, "h").await.unwrap();
+    let mut mine = Vec::new();
+    for i in 0..4 {
+        let mut c = conversation(&w, None);
+        c.created_at += i;
+        store.insert_conversation(&c).await.unwrap();
+        store
+            .accept_conversation(c.id, a.id, "joined", now_millis())
+            .await
+            .unwrap();
+        mine.push(c.id);
+    }
+    // Not assigned to `a`: waiting, another agent's, and `a`'s ended one.
+    store
+        .insert_conversation(&conversation(&w, None))
+        .await
+        .unwrap();
+    let theirs = conversation(&w, None);
+    store.insert_conversation(&theirs).await.unwrap();
+    store
+        .accept_conversation(theirs.id, other.id, "joined", now_millis())
+        .await
+        .unwrap();
+    store
+        .end_conversation(mine.remove(0), "ended", now_millis())
+        .await
+        .unwrap();
+
+    let newest_first: Vec<Uuid> = mine.iter().rev().copied().collect();
+    let assigned = store.conversations_assigned_to(a.id, 10).await.unwrap();
+    assert_eq!(
+        assigned.iter().map(|c| c.id).collect::<Vec<_>>(),
+        newest_first
+    );
+    assert!(assigned
+        .iter()
+        .all(|c| c.agent_id == Some(a.id) && c.state == ConversationState::Active));
+    let two = store.conversations_assigned_to(a.id, 2).await.unwrap();
+    assert_eq!(
+        two.iter().map(|c| c.id).collect::<Vec<_>>(),
+        newest_first[..2]
+    );
+    assert!(store
+        .conversations_assigned_to(Uuid::new_v4(), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
