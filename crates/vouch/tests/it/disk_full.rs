@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use serde_json::Value;
+use vouch_testkit::ws::send_frame;
 
 use crate::chat_process::{add_admin, messages_of, vouch, ChatProcess, Ws, LOAD_FLAGS};
 
@@ -55,7 +56,7 @@ async fn start_fillable(dir: &Path) -> ChatProcess {
 
 /// The reply to a send while the disk is full: an error naming the message, never an ack.
 async fn refused(ws: &mut Ws, cid: &str) -> Value {
-    assert!(ws.send_message(cid, "while the disk is full").await);
+    assert!(ws.try_send(send_frame(cid, "while the disk is full")).await);
     let f = ws.next_reply().await;
     assert_eq!(f["type"], "error", "no ack without durable storage: {f}");
     assert_eq!(f["client_msg_id"], cid, "{f}");
