@@ -6,13 +6,15 @@
 //!   [`Counting`], which counts every connection and request it gets;
 //! - [`http`]: reqwest clients on loopback and the agent API calls ([`get_as`], [`post_as`]);
 //! - [`ws`]: the [`Ws`] WebSocket client and the request builders the bench uses raw;
-//! - [`chat`]: seeding a chat service (agents, auth settings, widgets) in-process;
+//! - `chat` (feature `chat`): seeding a chat service in-process (agents, auth settings,
+//!   widgets);
 //! - [`process`]: the `vouch` binary as a child process, read until it listens;
 //! - [`scratch`]: [`ScratchDatabase`], a PostgreSQL database of one test or bench run, and the
 //!   `VOUCH_TEST_*` service variables.
 //!
 //! Everything here talks to 127.0.0.0/8 only.
 
+#[cfg(feature = "chat")]
 pub mod chat;
 pub mod http;
 pub mod process;

@@ -132,3 +132,29 @@ impl Drop for Counting {
         self.task.abort();
     }
 }
+
+/// A response body of `total` bytes of `A` in `chunk`-byte pieces with `pause` before each,
+/// produced lazily; `produced` counts the bytes the server generated (so a test can prove a
+/// client stopped reading early).
+pub fn trickle(
+    total: usize,
+    chunk: usize,
+    pause: std::time::Duration,
+    produced: Arc<AtomicUsize>,
+) -> axum::body::Body {
+    let stream = futures_util::stream::unfold(0usize, move |sent| {
+        let produced = produced.clone();
+        async move {
+            if sent >= total {
+                return None;
+            }
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            let n = chunk.min(total - sent);
+            produced.fetch_add(n, Ordering::SeqCst);
+            Some((Ok::<_, std::convert::Infallible>(vec![b'A'; n]), sent + n))
+        }
+    });
+    axum::body::Body::from_stream(stream)
+}

@@ -438,24 +438,7 @@ async fn slow_server_times_out() {
 /// A body of `chunk`-sized pieces, one every `every`, produced lazily up to `total` bytes;
 /// `produced` counts what the server generated.
 fn trickle(chunk: usize, every: Duration, total: usize, produced: Arc<AtomicUsize>) -> Body {
-    let stream = futures_util::stream::unfold(0usize, move |sent| {
-        let produced = produced.clone();
-        async move {
-            if sent >= total {
-                return None;
-            }
-            if !every.is_zero() {
-                tokio::time::sleep(every).await;
-            }
-            let n = chunk.min(total - sent);
-            produced.fetch_add(n, Ordering::SeqCst);
-            Some((
-                Ok::<_, Infallible>(bytes::Bytes::from(vec![b'A'; n])),
-                sent + n,
-            ))
-        }
-    });
-    Body::from_stream(stream)
+    vouch_testkit::servers::trickle(total, chunk, every, produced)
 }
 
 #[tokio::test]

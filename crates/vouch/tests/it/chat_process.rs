@@ -65,6 +65,11 @@ pub struct ChatProcess {
 impl ChatProcess {
     /// `vouch chat --addr 127.0.0.1:0 --data-dir DIR --allow-private-key-urls EXTRA…`.
     pub async fn start(dir: &Path, extra: &[&str]) -> ChatProcess {
+        Self::spawn(Self::command(dir, extra)).await
+    }
+
+    /// The command [`ChatProcess::start`] runs, to adjust before [`ChatProcess::spawn`].
+    pub fn command(dir: &Path, extra: &[&str]) -> Command {
         let mut cmd = vouch();
         cmd.args([
             "chat",
@@ -75,7 +80,7 @@ impl ChatProcess {
         ])
         .arg(dir)
         .args(extra);
-        Self::spawn(cmd).await
+        cmd
     }
 
     /// Spawns a prepared `vouch chat` command and waits for its `chat: http://ADDR` line.

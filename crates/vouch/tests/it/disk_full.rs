@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 use vouch_testkit::ws::send_frame;
 
-use crate::chat_process::{add_admin, messages_of, vouch, ChatProcess, Ws, LOAD_FLAGS};
+use crate::chat_process::{add_admin, messages_of, ChatProcess, Ws, LOAD_FLAGS};
 
 /// Sets the soft `RLIMIT_FSIZE` of process `pid` (the hard limit stays unlimited).
 fn set_file_size_limit(pid: u32, soft: libc::rlim_t) {
@@ -32,16 +32,7 @@ fn set_file_size_limit(pid: u32, soft: libc::rlim_t) {
 }
 
 async fn start_fillable(dir: &Path) -> ChatProcess {
-    let mut cmd = vouch();
-    cmd.args([
-        "chat",
-        "--addr",
-        "127.0.0.1:0",
-        "--allow-private-key-urls",
-        "--data-dir",
-    ])
-    .arg(dir)
-    .args(LOAD_FLAGS);
+    let mut cmd = ChatProcess::command(dir, LOAD_FLAGS);
     // SAFETY: only an async-signal-safe call between fork and exec. Ignoring SIGXFSZ makes a
     // write past RLIMIT_FSIZE fail with EFBIG instead of killing the process; the disposition
     // survives exec.
