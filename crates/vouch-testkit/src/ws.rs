@@ -25,21 +25,20 @@ pub fn customer_request(
     ws_base: &str,
     session_token: &str,
     origin: Option<&str>,
-) -> Result<Request, Error> {
+) -> anyhow::Result<Request> {
     let mut req =
         format!("{ws_base}/api/v1/chat?session_token={session_token}").into_client_request()?;
     if let Some(o) = origin {
-        let o = HeaderValue::from_str(o).map_err(|e| Error::HttpFormat(e.into()))?;
-        req.headers_mut().insert("Origin", o);
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_str(o)?);
     }
     Ok(req)
 }
 
 /// The agent socket's upgrade request (`{ws_base}/api/v1/agent/ws`), signed in by Bearer.
-pub fn agent_request(ws_base: &str, token: &str) -> Result<Request, Error> {
+pub fn agent_request(ws_base: &str, token: &str) -> anyhow::Result<Request> {
     let mut req = format!("{ws_base}/api/v1/agent/ws").into_client_request()?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|e| Error::HttpFormat(e.into()))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
     req.headers_mut().insert("Authorization", bearer);
     Ok(req)
 }

@@ -5,7 +5,6 @@
 //! connection at all. No test sends a packet anywhere else: redirects to other addresses are
 //! refused before any connection is attempted.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use vouch_testkit::RSA_1024_PUBLIC_PEM;
 
 use crate::support::*;
