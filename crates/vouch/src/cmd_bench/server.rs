@@ -1,10 +1,10 @@
 //! The chat service under test: `vouch chat` started as child processes (so their CPU time and
 //! RSS are their own, not the load generator's) on 127.0.0.1:0 — one node on a temporary SQLite
 //! directory, or 1–5 nodes sharing a fresh PostgreSQL database of their own and joined by NATS
-//! (`--nodes`, `--database-url`, `--nats-url`) — or a service already running on loopback
-//! (`--chat-url`). Beside it, a loopback key server that publishes the bench's signing key, and
-//! the settings, widget and agents the load needs — all created through the service's real
-//! admin API on node 0.
+//! — or a service already running on loopback (`--chat-url`); which one, `topology.rs` decides.
+//! Beside it, a loopback key server that publishes the bench's signing key (vouch-testkit's,
+//! as the test suites use), and the settings, widget and agents the load needs — all created
+//! through the service's real admin API on node 0.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
