@@ -7,11 +7,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use uuid::Uuid;
-use vouch_chat::storage::postgres::ScratchDatabase;
 use vouch_chat::storage::{
     self, now_millis, Agent, AuthSettings, ContactFields, Conversation, ConversationState,
     CustomerSession, NewMessage, Role, Sender, Store, StoreError, VerificationFailure, Widget,
 };
+use vouch_testkit::ScratchDatabase;
 
 /// A database of one back-end, alive as long as this value.
 pub struct TestDb {
@@ -32,17 +32,7 @@ impl TestDb {
 
     /// None (and a note on stderr) when `VOUCH_TEST_DATABASE_URL` is not set.
     pub async fn postgres() -> Option<TestDb> {
-        let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
-                "VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
-            );
-            eprintln!("VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
-            return None;
-        };
-        let pg = ScratchDatabase::create(&admin)
-            .await
-            .expect("create a scratch database on VOUCH_TEST_DATABASE_URL");
+        let pg = ScratchDatabase::from_env("PostgreSQL variant").await?;
         Some(TestDb {
             url: pg.url.clone(),
             _dir: None,

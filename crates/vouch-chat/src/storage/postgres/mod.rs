@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::Connection;
 use uuid::Uuid;
 
 use super::flows::{self, contact_key};
@@ -561,74 +560,5 @@ impl DiagnosticsStore for PgStore {
             .bind(limit as i64)
             .fetch_all(&self.pool)
             .await?)
-    }
-}
-
-/// A uniquely named PostgreSQL database made for one test or bench run and dropped after it
-/// (`DROP DATABASE … WITH (FORCE)`, so connections still open do not keep it alive).
-pub struct ScratchDatabase {
-    /// `postgres://…/vouch_scratch_<random>`.
-    pub url: String,
-    name: String,
-    admin_url: String,
-    dropped: bool,
-}
-
-impl ScratchDatabase {
-    /// Creates `vouch_scratch_<random>` on the server `admin_url` names (a URL to any database
-    /// there, e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
-    pub async fn create(admin_url: &str) -> StoreResult<ScratchDatabase> {
-        let mut url = url::Url::parse(admin_url)
-            .map_err(|e| StoreError::Unsupported(format!("database URL: {e}")))?;
-        let name = format!("vouch_scratch_{}", Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-        // The name is ours (hex digits), never input: safe to splice into DDL.
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        let _ = admin.close().await;
-        url.set_path(&format!("/{name}"));
-        Ok(ScratchDatabase {
-            url: url.to_string(),
-            name,
-            admin_url: admin_url.to_string(),
-            dropped: false,
-        })
-    }
-
-    /// Drops the database now.
-    pub async fn drop_now(mut self) -> StoreResult<()> {
-        self.dropped = true;
-        drop_database(&self.admin_url, &self.name).await
-    }
-}
-
-async fn drop_database(admin_url: &str, name: &str) -> StoreResult<()> {
-    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    let _ = admin.close().await;
-    Ok(())
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        // Drop may run inside a runtime: use a thread of its own with a small runtime.
-        let (admin, name) = (self.admin_url.clone(), self.name.clone());
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                if let Err(e) = rt.block_on(drop_database(&admin, &name)) {
-                    eprintln!("could not drop scratch database {name}: {e}");
-                }
-            }
-        });
-        let _ = done.join();
     }
 }
