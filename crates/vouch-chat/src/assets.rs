@@ -1,29 +1,50 @@
 //! Browser code (widget, agent console, admin pages) embedded in the binary.
 //!
-//! Plain JavaScript and CSS, no build step. The console and admin HTML carry no
-//! inline script or style (their CSP is `script-src 'self'; style-src 'self'`);
-//! the widget styles itself through a constructable stylesheet inside its own
-//! shadow root, which the host page's CSP does not block.
+//! Plain JavaScript ES modules and CSS, no build step. The console and admin HTML carry no
+//! inline script or style (their CSP is `script-src 'self'; style-src 'self'`) and load their
+//! modules from `/static/`. The widget is a classic script at the snippet's URL that imports
+//! its modules from `/livechatwidget/scripts/widget/`; it styles itself through a
+//! constructable stylesheet inside its own shadow root, which the host page's CSP does not
+//! block.
 
-/// The customer widget, served as `/livechatwidget/scripts/LiveChatBootstrapper.js`.
-pub const WIDGET_JS: &str = include_str!("assets/widget.js");
+/// The widget's bootstrapper, served as `/livechatwidget/scripts/LiveChatBootstrapper.js`.
+pub const WIDGET_JS: &str = include_str!("assets/widget/bootstrapper.js");
 /// The agent console page, served at `/agent`.
 pub const AGENT_HTML: &str = include_str!("assets/agent.html");
 /// The admin pages, served at `/admin`.
 pub const ADMIN_HTML: &str = include_str!("assets/admin.html");
-
-const AGENT_JS: &str = include_str!("assets/agent.js");
-const ADMIN_JS: &str = include_str!("assets/admin.js");
-const CONSOLE_CSS: &str = include_str!("assets/console.css");
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every file under `/static/`: (name, content type, body).
 const STATIC_FILES: &[(&str, &str, &str)] = &[
-    ("agent.js", JS, AGENT_JS),
-    ("admin.js", JS, ADMIN_JS),
-    ("console.css", CSS, CONSOLE_CSS),
+    ("agent.js", JS, include_str!("assets/agent.js")),
+    ("agent-model.js", JS, include_str!("assets/agent-model.js")),
+    ("agent-view.js", JS, include_str!("assets/agent-view.js")),
+    (
+        "agent-socket.js",
+        JS,
+        include_str!("assets/agent-socket.js"),
+    ),
+    ("admin.js", JS, include_str!("assets/admin.js")),
+    ("common.js", JS, include_str!("assets/common.js")),
+    ("console.css", CSS, include_str!("assets/console.css")),
+];
+
+/// The widget's ES modules under `/livechatwidget/scripts/widget/`: (name, body).
+const WIDGET_MODULES: &[(&str, &str)] = &[
+    ("main.js", include_str!("assets/widget/main.js")),
+    ("auth.js", include_str!("assets/widget/auth.js")),
+    ("errors.js", include_str!("assets/widget/errors.js")),
+    ("http.js", include_str!("assets/widget/http.js")),
+    ("messages.js", include_str!("assets/widget/messages.js")),
+    ("session.js", include_str!("assets/widget/session.js")),
+    ("strings.js", include_str!("assets/widget/strings.js")),
+    ("styles.js", include_str!("assets/widget/styles.js")),
+    ("transport.js", include_str!("assets/widget/transport.js")),
+    ("util.js", include_str!("assets/widget/util.js")),
+    ("view.js", include_str!("assets/widget/view.js")),
 ];
 
 /// `/static/{name}` files: (content type, body); None for unknown names.
@@ -34,11 +55,81 @@ pub fn static_file(name: &str) -> Option<(&'static str, &'static str)> {
         .map(|(_, ct, body)| (*ct, *body))
 }
 
+/// `/livechatwidget/scripts/widget/{name}` modules: (content type, body); None for unknown names.
+pub fn widget_module(name: &str) -> Option<(&'static str, &'static str)> {
+    WIDGET_MODULES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, body)| (JS, *body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const PAGES: &[(&str, &str)] = &[("agent.html", AGENT_HTML), ("admin.html", ADMIN_HTML)];
+
+    /// Every script a browser may run: the bootstrapper, the widget's modules, `/static/` JS.
+    fn all_scripts() -> Vec<(&'static str, &'static str)> {
+        let mut out = vec![("LiveChatBootstrapper.js", WIDGET_JS)];
+        out.extend(WIDGET_MODULES.iter().copied());
+        out.extend(
+            STATIC_FILES
+                .iter()
+                .filter(|(n, _, _)| n.ends_with(".js"))
+                .map(|(n, _, body)| (*n, *body)),
+        );
+        out
+    }
+
+    /// The agent console's modules, concatenated.
+    fn agent_js() -> String {
+        STATIC_FILES
+            .iter()
+            .filter(|(n, _, _)| n.starts_with("agent"))
+            .map(|(_, _, body)| *body)
+            .collect()
+    }
+
+    /// The widget's modules, concatenated.
+    fn widget_js() -> String {
+        WIDGET_MODULES.iter().map(|(_, body)| *body).collect()
+    }
+
+    /// The relative module specifiers a module imports (`from './x.js'`).
+    fn imports(js: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = js;
+        while let Some(i) = rest.find("from './") {
+            let tail = &rest[i + "from './".len()..];
+            let end = tail.find('\'').unwrap_or(tail.len());
+            out.push(&tail[..end]);
+            rest = &tail[end..];
+        }
+        out
+    }
+
+    /// Every module reachable from `entry` through its imports, each served by `lookup`
+    /// with the JavaScript content type.
+    fn closure(
+        entry: &'static str,
+        lookup: fn(&str) -> Option<(&'static str, &'static str)>,
+    ) -> Vec<&'static str> {
+        let mut seen = vec![entry];
+        let mut todo = vec![entry];
+        while let Some(name) = todo.pop() {
+            let (ct, body) =
+                lookup(name).unwrap_or_else(|| panic!("{name} is imported, not served"));
+            assert_eq!(ct, JS, "{name}");
+            for dep in imports(body) {
+                if !seen.contains(&dep) {
+                    seen.push(dep);
+                    todo.push(dep);
+                }
+            }
+        }
+        seen
+    }
 
     /// Every `/static/…` reference in the pages (src="/static/x" or href="/static/x").
     fn static_refs(html: &str) -> Vec<&str> {
@@ -85,6 +176,40 @@ mod tests {
     }
 
     #[test]
+    fn every_module_is_served_and_every_served_module_is_used() {
+        // The pages' entry modules and everything they import, from /static/.
+        let mut used = Vec::new();
+        for (_, html) in PAGES {
+            for name in static_refs(html).into_iter().filter(|n| n.ends_with(".js")) {
+                used.extend(closure(name, static_file));
+            }
+        }
+        for (name, ct, _) in STATIC_FILES {
+            assert!(
+                *ct != JS || used.contains(name),
+                "/static/{name} is served but no page loads it"
+            );
+        }
+        // The bootstrapper imports widget/main.js beside itself; main.js imports the rest.
+        assert!(WIDGET_JS.contains("'widget/main.js'"));
+        let widget = closure("main.js", widget_module);
+        for (name, _) in WIDGET_MODULES {
+            assert!(
+                widget.contains(name),
+                "widget/{name} is served but not imported"
+            );
+        }
+    }
+
+    #[test]
+    fn no_browser_script_is_over_600_lines() {
+        for (name, js) in all_scripts() {
+            let lines = js.lines().count();
+            assert!(lines <= 600, "{name} has {lines} lines");
+        }
+    }
+
+    #[test]
     fn unknown_static_names_are_not_served() {
         for name in [
             "",
@@ -95,6 +220,19 @@ mod tests {
             "agent.js/",
         ] {
             assert!(static_file(name).is_none(), "{name:?} should not be served");
+        }
+        for name in [
+            "",
+            "x.js",
+            "../main.js",
+            "MAIN.JS",
+            "bootstrapper.js",
+            "agent.js",
+        ] {
+            assert!(
+                widget_module(name).is_none(),
+                "{name:?} should not be served"
+            );
         }
     }
 
@@ -113,6 +251,10 @@ mod tests {
                 assert!(
                     tag.contains(" src=\"/static/"),
                     "{page}: inline <script>: {tag}"
+                );
+                assert!(
+                    tag.contains(" type=\"module\""),
+                    "{page}: not a module: {tag}"
                 );
                 let after = &rest[tag_end + 1..];
                 assert!(
@@ -144,12 +286,15 @@ mod tests {
         ] {
             let needle = format!("data-testid=\"{id}\"");
             assert!(
-                AGENT_HTML.contains(&needle) || AGENT_JS.contains(&format!("'{id}'")),
+                AGENT_HTML.contains(&needle) || agent_js().contains(&format!("'{id}'")),
                 "agent console lacks {id}"
             );
         }
         for id in ["conversation-item", "accept", "history-item"] {
-            assert!(AGENT_JS.contains(&format!("'{id}'")), "agent.js lacks {id}");
+            assert!(
+                agent_js().contains(&format!("'{id}'")),
+                "the agent console's modules lack {id}"
+            );
         }
     }
 
@@ -164,9 +309,12 @@ mod tests {
             "chat-status",
             "chat-error",
         ] {
-            assert!(WIDGET_JS.contains(&format!("'{id}'")), "widget lacks {id}");
+            assert!(
+                widget_js().contains(&format!("'{id}'")),
+                "widget lacks {id}"
+            );
         }
-        for js in [WIDGET_JS, AGENT_JS, ADMIN_JS] {
+        for (name, js) in all_scripts() {
             for sink in [
                 "innerHTML",
                 "outerHTML",
@@ -174,7 +322,7 @@ mod tests {
                 "document.write",
                 "eval(",
             ] {
-                assert!(!js.contains(sink), "browser code uses {sink}");
+                assert!(!js.contains(sink), "{name} uses {sink}");
             }
         }
     }

@@ -9,6 +9,20 @@ use crate::assets;
 
 /// `GET /livechatwidget/scripts/LiveChatBootstrapper.js` — any site may load it.
 pub async fn widget_js() -> Response {
+    cross_origin_script(assets::WIDGET_JS)
+}
+
+/// `GET /livechatwidget/scripts/widget/{name}` — the widget's modules, which the bootstrapper
+/// imports from the host page's origin (a CORS request, hence `Access-Control-Allow-Origin`).
+pub async fn widget_module(Path(name): Path<String>) -> Response {
+    match assets::widget_module(&name) {
+        Some((_, body)) => cross_origin_script(body),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// A script any site may load, as a classic script or as a module.
+fn cross_origin_script(body: &'static str) -> Response {
     (
         [
             (
@@ -22,7 +36,7 @@ pub async fn widget_js() -> Response {
             HeaderName::from_static("cross-origin-resource-policy"),
             "cross-origin",
         )],
-        assets::WIDGET_JS,
+        body,
     )
         .into_response()
 }
