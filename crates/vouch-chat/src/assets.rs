@@ -7,7 +7,10 @@
 //! constructable stylesheet inside its own shadow root, which the host page's CSP does not
 //! block.
 
-/// The widget's bootstrapper, served as `/livechatwidget/scripts/LiveChatBootstrapper.js`.
+use std::sync::LazyLock;
+
+/// The widget's bootstrapper as written; it is served with the modules' version filled in
+/// (see [`widget_bootstrapper`]).
 pub const WIDGET_JS: &str = include_str!("assets/widget/bootstrapper.js");
 /// The agent console page, served at `/agent`.
 pub const AGENT_HTML: &str = include_str!("assets/agent.html");
@@ -45,7 +48,37 @@ const WIDGET_MODULES: &[(&str, &str)] = &[
     ("transport.js", include_str!("assets/widget/transport.js")),
     ("util.js", include_str!("assets/widget/util.js")),
     ("view.js", include_str!("assets/widget/view.js")),
+    ("wire.js", include_str!("assets/widget/wire.js")),
 ];
+
+/// The widget modules' version: a hash of their names and text. The bootstrapper imports them
+/// from `/livechatwidget/scripts/widget/{version}/`, so a browser may keep them for good and
+/// a release that changes any of them is a new path (no mix of old and new modules).
+pub fn widget_version() -> &'static str {
+    static VERSION: LazyLock<String> = LazyLock::new(|| {
+        // FNV-1a, 64 bits: a cache key, not a security property.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (name, body) in WIDGET_MODULES {
+            for b in name.bytes().chain([0]).chain(body.bytes()).chain([0]) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{h:016x}")
+    });
+    &VERSION
+}
+
+/// `/livechatwidget/scripts/LiveChatBootstrapper.js`: the bootstrapper, importing
+/// `widget/{version}/main.js`.
+pub fn widget_bootstrapper() -> &'static str {
+    static BOOTSTRAPPER: LazyLock<String> = LazyLock::new(|| {
+        WIDGET_JS.replace(
+            "'widget/main.js'",
+            &format!("'widget/{}/main.js'", widget_version()),
+        )
+    });
+    &BOOTSTRAPPER
+}
 
 /// `/static/{name}` files: (content type, body); None for unknown names.
 pub fn static_file(name: &str) -> Option<(&'static str, &'static str)> {
@@ -96,52 +129,22 @@ mod tests {
         WIDGET_MODULES.iter().map(|(_, body)| *body).collect()
     }
 
-    /// The relative module specifiers a module imports (`from './x.js'`).
-    fn imports(js: &str) -> Vec<&str> {
+    /// Every string that follows `prefix` up to the next `end` character.
+    fn quoted_after<'a>(text: &'a str, prefix: &str, end: char) -> Vec<&'a str> {
         let mut out = Vec::new();
-        let mut rest = js;
-        while let Some(i) = rest.find("from './") {
-            let tail = &rest[i + "from './".len()..];
-            let end = tail.find('\'').unwrap_or(tail.len());
-            out.push(&tail[..end]);
-            rest = &tail[end..];
+        let mut rest = text;
+        while let Some(i) = rest.find(prefix) {
+            let tail = &rest[i + prefix.len()..];
+            let stop = tail.find(end).unwrap_or(tail.len());
+            out.push(&tail[..stop]);
+            rest = &tail[stop..];
         }
         out
-    }
-
-    /// Every module reachable from `entry` through its imports, each served by `lookup`
-    /// with the JavaScript content type.
-    fn closure(
-        entry: &'static str,
-        lookup: fn(&str) -> Option<(&'static str, &'static str)>,
-    ) -> Vec<&'static str> {
-        let mut seen = vec![entry];
-        let mut todo = vec![entry];
-        while let Some(name) = todo.pop() {
-            let (ct, body) =
-                lookup(name).unwrap_or_else(|| panic!("{name} is imported, not served"));
-            assert_eq!(ct, JS, "{name}");
-            for dep in imports(body) {
-                if !seen.contains(&dep) {
-                    seen.push(dep);
-                    todo.push(dep);
-                }
-            }
-        }
-        seen
     }
 
     /// Every `/static/…` reference in the pages (src="/static/x" or href="/static/x").
     fn static_refs(html: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        let mut rest = html;
-        while let Some(i) = rest.find("\"/static/") {
-            let tail = &rest[i + "\"/static/".len()..];
-            let end = tail.find('"').unwrap_or(tail.len());
-            out.push(&tail[..end]);
-            rest = &tail[end..];
-        }
-        out
+        quoted_after(html, "\"/static/", '"')
     }
 
     /// ` on<letters>=`: an inline event handler attribute.
@@ -155,6 +158,48 @@ mod tests {
             let n = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
             n > 0 && rest.get(n) == Some(&b'=')
         })
+    }
+
+    const WIDGET_DIR: &str = "/livechatwidget/scripts/widget/";
+
+    /// The file served at an absolute path: a `/static/` file or a widget module.
+    fn served(path: &str) -> Option<(&'static str, &'static str)> {
+        if let Some(name) = path.strip_prefix("/static/") {
+            static_file(name)
+        } else {
+            widget_module(path.strip_prefix(WIDGET_DIR)?)
+        }
+    }
+
+    /// The absolute paths a module at `path` imports (`from './x.js'`, `from '/a/b.js'`).
+    fn imports(path: &str, js: &str) -> Vec<String> {
+        let dir = &path[..=path.rfind('/').expect("an absolute path")];
+        quoted_after(js, "from '", '\'')
+            .into_iter()
+            .map(|spec| match spec.strip_prefix("./") {
+                Some(rel) => format!("{dir}{rel}"),
+                None => spec.to_string(),
+            })
+            .collect()
+    }
+
+    /// Every module reachable from `entry` through its imports, each served with the
+    /// JavaScript content type.
+    fn closure(entry: &str) -> Vec<String> {
+        let mut seen = vec![entry.to_string()];
+        let mut todo = seen.clone();
+        while let Some(path) = todo.pop() {
+            let (ct, body) =
+                served(&path).unwrap_or_else(|| panic!("{path} is imported, not served"));
+            assert_eq!(ct, JS, "{path}");
+            for dep in imports(&path, body) {
+                if !seen.contains(&dep) {
+                    seen.push(dep.clone());
+                    todo.push(dep);
+                }
+            }
+        }
+        seen
     }
 
     #[test]
@@ -177,27 +222,28 @@ mod tests {
 
     #[test]
     fn every_module_is_served_and_every_served_module_is_used() {
-        // The pages' entry modules and everything they import, from /static/.
+        // The pages' entry modules and everything they import.
         let mut used = Vec::new();
         for (_, html) in PAGES {
             for name in static_refs(html).into_iter().filter(|n| n.ends_with(".js")) {
-                used.extend(closure(name, static_file));
+                used.extend(closure(&format!("/static/{name}")));
             }
-        }
-        for (name, ct, _) in STATIC_FILES {
-            assert!(
-                *ct != JS || used.contains(name),
-                "/static/{name} is served but no page loads it"
-            );
         }
         // The bootstrapper imports widget/main.js beside itself; main.js imports the rest.
         assert!(WIDGET_JS.contains("'widget/main.js'"));
-        let widget = closure("main.js", widget_module);
-        for (name, _) in WIDGET_MODULES {
+        let versioned = format!("'widget/{}/main.js'", widget_version());
+        assert!(widget_bootstrapper().contains(&versioned));
+        used.extend(closure(&format!("{WIDGET_DIR}main.js")));
+        for (name, ct, _) in STATIC_FILES {
+            let path = format!("/static/{name}");
             assert!(
-                widget.contains(name),
-                "widget/{name} is served but not imported"
+                *ct != JS || used.contains(&path),
+                "{path} is served, never loaded"
             );
+        }
+        for (name, _) in WIDGET_MODULES {
+            let path = format!("{WIDGET_DIR}{name}");
+            assert!(used.contains(&path), "{path} is served, never loaded");
         }
     }
 

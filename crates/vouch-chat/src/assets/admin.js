@@ -94,6 +94,46 @@ function loadAll() {
   loadSettings().then(loadWidgets);
 }
 
+/* GET a list (the array in body[field]) and hand it to `use`; a failure is shown in admin-error. */
+function loadList(path, field, failure, use) {
+  return api('GET', path).then(function (r) {
+    if (r.status !== 200 || !r.body || !Array.isArray(r.body[field])) {
+      if (r.status !== 401) setText('admin-error', apiMessage(r, failure));
+      return;
+    }
+    use(r.body[field]);
+  });
+}
+
+/*
+ * Fills the table body `<prefix>-rows` with one row an item (data-testid `<prefix>-row`, its
+ * id(item) in the attribute `idAttr`), its cells(item) as [class, text], and an Edit button
+ * (`<prefix>-edit`) that calls edit(item); `<prefix>-empty` shows when there are none.
+ */
+function fillTable(prefix, items, idAttr, id, cells, edit) {
+  var tb = $(prefix + '-rows');
+  clear(tb);
+  show($(prefix + '-empty'), items.length === 0);
+  items.forEach(function (item) {
+    var tr = el('tr');
+    tr.setAttribute('data-testid', prefix + '-row');
+    tr.setAttribute(idAttr, String(id(item)));
+    cells(item).forEach(function (c) {
+      tr.appendChild(el('td', c[0], c[1]));
+    });
+    var td = el('td');
+    var b = el('button', 'btn btn-secondary', 'Edit');
+    b.type = 'button';
+    b.setAttribute('data-testid', prefix + '-edit');
+    b.addEventListener('click', function () {
+      edit(item);
+    });
+    td.appendChild(b);
+    tr.appendChild(td);
+    tb.appendChild(tr);
+  });
+}
+
 // ------------------------------------------------------- form field errors
 
 function clearFieldErrors(form) {
@@ -103,6 +143,15 @@ function clearFieldErrors(form) {
     var e = $(input.id + '-error');
     if (e) setText(e.id, '');
   });
+}
+
+/* Clears the form `<prefix>-form`'s field errors and its -error and -saved lines; returns it. */
+function resetForm(prefix) {
+  var form = $(prefix + '-form');
+  clearFieldErrors(form);
+  setText(prefix + '-error', '');
+  setText(prefix + '-saved', '');
+  return form;
 }
 
 /* Shows a 422 {field, message} next to the named field; false if no such field. */
@@ -132,50 +181,26 @@ var settings = [];
 var editingSetting = null;
 
 function loadSettings() {
-  return api('GET', '/api/v1/admin/auth-settings').then(function (r) {
-    if (r.status !== 200 || !r.body || !Array.isArray(r.body.auth_settings)) {
-      if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the chat authentication settings'));
-      return;
-    }
-    settings = r.body.auth_settings;
+  return loadList('/api/v1/admin/auth-settings', 'auth_settings', 'Could not load the chat authentication settings', function (list) {
+    settings = list;
     renderSettings();
     renderAuthSelect();
   });
 }
 
 function renderSettings() {
-  var tb = $('settings-rows');
-  clear(tb);
-  show($('settings-empty'), settings.length === 0);
-  settings.forEach(function (s) {
-    var tr = el('tr');
-    tr.setAttribute('data-testid', 'settings-row');
-    tr.setAttribute('data-id', String(s.id));
-    tr.appendChild(el('td', '', s.name));
-    tr.appendChild(el('td', 'mono', s.public_key_url));
-    tr.appendChild(el('td', 'mono', s.function_name));
-    tr.appendChild(el('td', '', s.issuer || '\u2014'));
-    tr.appendChild(el('td', '', s.leeway_secs != null ? s.leeway_secs + ' s' : '\u2014'));
-    tr.appendChild(el('td', '', s.key_count != null ? s.key_count : '\u2014'));
-    var td = el('td');
-    var b = el('button', 'btn btn-secondary', 'Edit');
-    b.type = 'button';
-    b.setAttribute('data-testid', 'settings-edit');
-    b.addEventListener('click', function () {
-      editSetting(s);
-    });
-    td.appendChild(b);
-    tr.appendChild(td);
-    tb.appendChild(tr);
-  });
+  fillTable('settings', settings, 'data-id', function (s) {
+    return s.id;
+  }, function (s) {
+    var leeway = s.leeway_secs != null ? s.leeway_secs + ' s' : '\u2014';
+    var keys = s.key_count != null ? s.key_count : '\u2014';
+    return [['', s.name], ['mono', s.public_key_url], ['mono', s.function_name], ['', s.issuer || '\u2014'], ['', leeway], ['', keys]];
+  }, editSetting);
 }
 
 function editSetting(s) {
   editingSetting = s ? s.id : null;
-  var form = $('settings-form');
-  clearFieldErrors(form);
-  setText('settings-error', '');
-  setText('settings-saved', '');
+  var form = resetForm('settings');
   $('settings-form-title').textContent = s ? 'Edit \u201c' + s.name + '\u201d' : 'New chat authentication setting';
   $('settings-name').value = s ? s.name || '' : '';
   $('settings-key-url').value = s ? s.public_key_url || '' : '';
@@ -188,10 +213,7 @@ function editSetting(s) {
 
 function saveSetting(ev) {
   ev.preventDefault();
-  var form = $('settings-form');
-  clearFieldErrors(form);
-  setText('settings-error', '');
-  setText('settings-saved', '');
+  var form = resetForm('settings');
   var body = {
     name: $('settings-name').value.trim(),
     public_key_url: $('settings-key-url').value.trim(),
@@ -266,40 +288,19 @@ function settingId(value) {
 }
 
 function loadWidgets() {
-  return api('GET', '/api/v1/admin/widgets').then(function (r) {
-    if (r.status !== 200 || !r.body || !Array.isArray(r.body.widgets)) {
-      if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the widgets'));
-      return;
-    }
-    widgets = r.body.widgets;
+  return loadList('/api/v1/admin/widgets', 'widgets', 'Could not load the widgets', function (list) {
+    widgets = list;
     renderWidgets();
   });
 }
 
 function renderWidgets() {
-  var tb = $('widget-rows');
-  clear(tb);
-  show($('widget-empty'), widgets.length === 0);
-  widgets.forEach(function (w) {
-    var tr = el('tr');
-    tr.setAttribute('data-testid', 'widget-row');
-    tr.setAttribute('data-app-id', String(w.app_id));
-    tr.appendChild(el('td', '', w.name));
-    tr.appendChild(el('td', 'mono', w.app_id));
-    tr.appendChild(el('td', 'mono pre', (Array.isArray(w.allowed_origins) ? w.allowed_origins : []).join('\n')));
-    tr.appendChild(el('td', '', settingName(w.auth_settings_id)));
-    tr.appendChild(el('td', '', w.require_auth ? 'Yes' : 'No'));
-    var td = el('td');
-    var b = el('button', 'btn btn-secondary', 'Edit');
-    b.type = 'button';
-    b.setAttribute('data-testid', 'widget-edit');
-    b.addEventListener('click', function () {
-      editWidget(w);
-    });
-    td.appendChild(b);
-    tr.appendChild(td);
-    tb.appendChild(tr);
-  });
+  fillTable('widget', widgets, 'data-app-id', function (w) {
+    return w.app_id;
+  }, function (w) {
+    var origins = (Array.isArray(w.allowed_origins) ? w.allowed_origins : []).join('\n');
+    return [['', w.name], ['mono', w.app_id], ['mono pre', origins], ['', settingName(w.auth_settings_id)], ['', w.require_auth ? 'Yes' : 'No']];
+  }, editWidget);
 }
 
 function showSnippet(snippet) {
@@ -310,10 +311,7 @@ function showSnippet(snippet) {
 
 function editWidget(w) {
   editingWidget = w ? w.app_id : null;
-  var form = $('widget-form');
-  clearFieldErrors(form);
-  setText('widget-error', '');
-  setText('widget-saved', '');
+  var form = resetForm('widget');
   $('widget-form-title').textContent = w ? 'Edit \u201c' + w.name + '\u201d' : 'New widget';
   $('widget-name').value = w ? w.name || '' : '';
   $('widget-title').value = w ? w.title || '' : '';
@@ -328,10 +326,7 @@ function editWidget(w) {
 
 function saveWidget(ev) {
   ev.preventDefault();
-  var form = $('widget-form');
-  clearFieldErrors(form);
-  setText('widget-error', '');
-  setText('widget-saved', '');
+  var form = resetForm('widget');
   var origins = $('widget-origins').value.split(/\r?\n/).map(function (s) {
     return s.trim();
   }).filter(function (s) {

@@ -12,16 +12,6 @@ export const state = {
   listsLoaded: false
 };
 
-const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
-
-export function randomId() {
-  var b = new Uint8Array(22);
-  crypto.getRandomValues(b);
-  var s = '';
-  for (var i = 0; i < b.length; i++) s += ID_CHARS.charAt(b[i] & 63);
-  return s;
-}
-
 export function contactName(c) {
   if (!c) return 'Guest';
   var n = [c.given_name, c.family_name].filter(function (x) {

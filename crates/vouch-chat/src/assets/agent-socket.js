@@ -4,6 +4,7 @@
  * again (the server stores a client_msg_id once), and apply the frames it brings.
  */
 
+import { backoff, quietClose } from '/livechatwidget/scripts/widget/wire.js';
 import { $, api } from './common.js';
 import { state, conv, mergeSummary, isMine, addMessage, TYPING_SHOW_MS } from './agent-model.js';
 import { setError, setConn, renderLists, renderConversation, renderTranscript, renderTyping } from './agent-view.js';
@@ -77,12 +78,7 @@ export function closeSocket() {
   if (!ws) return;
   var old = ws;
   ws = null;
-  old.onopen = old.onclose = old.onmessage = old.onerror = null;
-  try {
-    old.close(1000);
-  } catch (e) {
-    /* ignore */
-  }
+  quietClose(old);
 }
 
 export function connect() {
@@ -152,8 +148,7 @@ export function reconnectIfDown() {
 
 export function scheduleReconnect() {
   if (!state.me) return;
-  var cap = Math.min(30000, 500 * Math.pow(2, Math.min(attempt++, 16)));
-  var delay = Math.round(cap / 2 + Math.random() * (cap / 2));
+  var delay = backoff(attempt++);
   setConn('Offline \u2014 reconnecting\u2026', false);
   if (attempt > 1) setError("The chat service can't be reached right now. We'll keep trying.");
   clearTimeout(reconnectTimer);

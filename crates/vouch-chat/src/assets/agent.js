@@ -8,7 +8,8 @@
  */
 
 import { $, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
-import { state, conv, mergeSummary, isMine, addMessage, randomId } from './agent-model.js';
+import { randomId } from '/livechatwidget/scripts/widget/wire.js';
+import { state, conv, mergeSummary, isMine, addMessage } from './agent-model.js';
 import {
   setError, renderLists, renderConversation, renderHistory, renderTranscript
 } from './agent-view.js';

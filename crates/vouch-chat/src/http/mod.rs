@@ -101,6 +101,10 @@ pub fn router(chat: Arc<Chat>) -> Router {
         )
         .route(
             "/livechatwidget/scripts/widget/{name}",
+            get(pages::widget_module_latest),
+        )
+        .route(
+            "/livechatwidget/scripts/widget/{version}/{name}",
             get(pages::widget_module),
         )
         .route("/agent", get(pages::agent_page))

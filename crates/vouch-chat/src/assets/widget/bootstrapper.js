@@ -6,8 +6,9 @@
  *           data-app-id="…" data-org-url="https://chat.example"></script>
  *
  * It claims the one global, window.VouchChat, and imports the widget's ES modules from beside
- * itself (/livechatwidget/scripts/widget/*.js on the same chat service, served with CORS, so a
- * host page's CSP that allows this script's origin allows them too). The widget itself
+ * itself (/livechatwidget/scripts/widget/<version>/*.js on the same chat service, served with
+ * CORS, so a host page's CSP that allows this script's origin allows them too; the service
+ * fills in the version when it serves this file). The widget itself
  * (widget/main.js and the modules it names) keeps these rules:
  * - it renders in an open shadow root, styled by a constructable stylesheet
  *   (the host page's CSP may forbid inline <style> and style attributes);

@@ -10,7 +10,8 @@
  *   auth.js — the page's token function, and renewing the sign-in on an open socket;
  *   session.js — config, session create/reuse/renew, the widget's phase;
  *   transport.js — the socket: reconnect with back-off, resume, outbox, ack watch;
- *   messages.js — the log by seq, the outbox, acks.
+ *   messages.js — the log by seq, the outbox, acks;
+ *   util.js — DOM builders, time, the guard; wire.js — ids and back-off, shared with the console.
  */
 
 import { MSG } from './strings.js';

@@ -6,7 +6,7 @@
  */
 
 import { ui, makeRow, insertRow, placeRow, setMsgStatus, scrollToEnd, setError, clearError, errorKind, noteAgentMessage, MAX_TEXT } from './view.js';
-import { randomId } from './util.js';
+import { randomId } from './wire.js';
 import { ERRORS } from './errors.js';
 import { flushOutbox } from './transport.js';
 

@@ -7,7 +7,8 @@
 
 import { MSG, UI, STATUS, authFunctionMissing } from './strings.js';
 import { ERRORS } from './errors.js';
-import { guardErr, jitter, sleep } from './util.js';
+import { guardErr, sleep } from './util.js';
+import { backoff } from './wire.js';
 import { site, api, request, answerOrThrow, networkFailure } from './http.js';
 import { getToken, tokenSub, endReauth } from './auth.js';
 import { connect, closeSocket, cancelReconnect, forgetFailures } from './transport.js';
@@ -76,7 +77,7 @@ function withRetry(once, show) {
     return once().catch(function (err) {
       if (err && err.transient) {
         show(err.transient);
-        return sleep(jitter(tries++)).then(attempt);
+        return sleep(backoff(tries++)).then(attempt);
       }
       throw err;
     });

@@ -7,7 +7,8 @@
  */
 
 import { MSG, STATUS } from './strings.js';
-import { guard, jitter } from './util.js';
+import { guard } from './util.js';
+import { backoff, quietClose } from './wire.js';
 import { socketUrl, reachable } from './http.js';
 import { renderStatus, setError, clearError, setInputEnabled, setMsgStatus, ui } from './view.js';
 import { contiguous, outbox, markUnsent } from './messages.js';
@@ -54,12 +55,7 @@ export function closeSocket() {
   if (!ws) return;
   const old = ws;
   ws = null;
-  old.onopen = old.onmessage = old.onclose = old.onerror = null;
-  try {
-    old.close(1000);
-  } catch (e) {
-    /* ignore */
-  }
+  quietClose(old);
 }
 
 /* Stops reconnecting (a new chat starts). */
@@ -157,7 +153,7 @@ function onSocketLost() {
 }
 
 function scheduleReconnect() {
-  const delay = jitter(attempt++);
+  const delay = backoff(attempt++);
   if (attempt > 1) setError(MSG.unreachable, 'network');
   renderStatus(STATUS.reconnecting);
   clearTimeout(reconnectTimer);

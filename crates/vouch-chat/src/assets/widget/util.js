@@ -1,10 +1,6 @@
 /*
- * Helpers every widget module shares: DOM builders, message ids, back-off, time formatting,
- * and the guard that keeps the widget's own failures away from the host page.
+ * Helpers the widget's modules share: DOM builders, time formatting, and the guard that keeps the widget's own failures away from the host page.
  */
-
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30000;
 
 export function el(tag, cls, testid) {
   const e = document.createElement(tag);
@@ -26,23 +22,6 @@ export function svg(pathD) {
   p.setAttribute('fill', 'currentColor');
   s.appendChild(p);
   return s;
-}
-
-const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
-
-/* A client_msg_id: 22 characters of A-Z a-z 0-9 _ - (the frame contract's alphabet). */
-export function randomId() {
-  const bytes = new Uint8Array(22);
-  crypto.getRandomValues(bytes);
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += ID_CHARS.charAt(bytes[i] & 63);
-  return out;
-}
-
-/* Exponential back-off with jitter: between half and all of min(30 s, 0.5 s × 2^attempt). */
-export function jitter(attempt) {
-  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, Math.min(attempt, 16)));
-  return Math.round(cap / 2 + Math.random() * (cap / 2));
 }
 
 export function sleep(ms) {
