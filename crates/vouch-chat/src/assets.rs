@@ -12,10 +12,27 @@ use std::sync::LazyLock;
 /// The widget's bootstrapper as written; it is served with the modules' version filled in
 /// (see [`widget_bootstrapper`]).
 pub const WIDGET_JS: &str = include_str!("assets/widget/bootstrapper.js");
+/// The sign-in form both pages share, and where each page has it.
+const SIGN_IN_FORM: &str = include_str!("assets/sign-in.html");
+const SIGN_IN_SLOT: &str = "  <!-- sign-in form: sign-in.html -->\n";
+
+fn with_sign_in(page: &str) -> String {
+    page.replacen(SIGN_IN_SLOT, SIGN_IN_FORM, 1)
+}
+
 /// The agent console page, served at `/agent`.
-pub const AGENT_HTML: &str = include_str!("assets/agent.html");
+pub fn agent_html() -> &'static str {
+    static PAGE: LazyLock<String> =
+        LazyLock::new(|| with_sign_in(include_str!("assets/agent.html")));
+    &PAGE
+}
+
 /// The admin pages, served at `/admin`.
-pub const ADMIN_HTML: &str = include_str!("assets/admin.html");
+pub fn admin_html() -> &'static str {
+    static PAGE: LazyLock<String> =
+        LazyLock::new(|| with_sign_in(include_str!("assets/admin.html")));
+    &PAGE
+}
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -100,7 +117,9 @@ pub fn widget_module(name: &str) -> Option<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const PAGES: &[(&str, &str)] = &[("agent.html", AGENT_HTML), ("admin.html", ADMIN_HTML)];
+    fn pages() -> [(&'static str, &'static str); 2] {
+        [("agent.html", agent_html()), ("admin.html", admin_html())]
+    }
 
     /// Every script a browser may run: the bootstrapper, the widget's modules, `/static/` JS.
     fn all_scripts() -> Vec<(&'static str, &'static str)> {
@@ -204,7 +223,7 @@ mod tests {
 
     #[test]
     fn every_static_reference_in_the_pages_is_served() {
-        for (page, html) in PAGES {
+        for (page, html) in pages() {
             let refs = static_refs(html);
             assert!(!refs.is_empty(), "{page} references no /static/ file");
             for name in refs {
@@ -224,7 +243,7 @@ mod tests {
     fn every_module_is_served_and_every_served_module_is_used() {
         // The pages' entry modules and everything they import.
         let mut used = Vec::new();
-        for (_, html) in PAGES {
+        for (_, html) in pages() {
             for name in static_refs(html).into_iter().filter(|n| n.ends_with(".js")) {
                 used.extend(closure(&format!("/static/{name}")));
             }
@@ -244,6 +263,17 @@ mod tests {
         for (name, _) in WIDGET_MODULES {
             let path = format!("{WIDGET_DIR}{name}");
             assert!(used.contains(&path), "{path} is served, never loaded");
+        }
+    }
+
+    #[test]
+    fn both_pages_carry_the_sign_in_form() {
+        for (page, html) in pages() {
+            assert!(
+                !html.contains("<!-- sign-in form"),
+                "{page}: the slot is left"
+            );
+            assert_eq!(html.matches(SIGN_IN_FORM).count(), 1, "{page}");
         }
     }
 
@@ -284,7 +314,7 @@ mod tests {
 
     #[test]
     fn pages_have_no_inline_script_or_style() {
-        for (page, html) in PAGES {
+        for (page, html) in pages() {
             let lower = html.to_ascii_lowercase();
             // Every <script> must have a src and an empty body.
             let mut rest = lower.as_str();
@@ -332,7 +362,7 @@ mod tests {
         ] {
             let needle = format!("data-testid=\"{id}\"");
             assert!(
-                AGENT_HTML.contains(&needle) || agent_js().contains(&format!("'{id}'")),
+                agent_html().contains(&needle) || agent_js().contains(&format!("'{id}'")),
                 "agent console lacks {id}"
             );
         }

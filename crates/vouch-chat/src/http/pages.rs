@@ -89,11 +89,11 @@ fn page(chat: &AppState, html: &'static str) -> Response {
 }
 
 pub async fn agent_page(State(chat): State<AppState>) -> Response {
-    page(&chat, assets::AGENT_HTML)
+    page(&chat, assets::agent_html())
 }
 
 pub async fn admin_page(State(chat): State<AppState>) -> Response {
-    page(&chat, assets::ADMIN_HTML)
+    page(&chat, assets::admin_html())
 }
 
 /// `GET /static/{name}`
