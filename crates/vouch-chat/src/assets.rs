@@ -27,10 +27,21 @@ pub fn agent_html() -> &'static str {
     &PAGE
 }
 
+/// The end of each admin form (its error and saved lines, Save and Cancel), with `PREFIX`
+/// standing for the form's id prefix, and where each form has it.
+const FORM_FOOTER: &str = include_str!("assets/form-footer.html");
+const ADMIN_FORMS: [&str; 2] = ["settings", "widget"];
+
 /// The admin pages, served at `/admin`.
 pub fn admin_html() -> &'static str {
-    static PAGE: LazyLock<String> =
-        LazyLock::new(|| with_sign_in(include_str!("assets/admin.html")));
+    static PAGE: LazyLock<String> = LazyLock::new(|| {
+        let mut page = with_sign_in(include_str!("assets/admin.html"));
+        for form in ADMIN_FORMS {
+            let slot = format!("        <!-- form footer: {form} -->\n");
+            page = page.replacen(&slot, &FORM_FOOTER.replace("PREFIX", form), 1);
+        }
+        page
+    });
     &PAGE
 }
 
