@@ -4,7 +4,7 @@
 //! * `api.rs` — the widget's public routes (config, sessions) with their CORS rules.
 //! * `agent.rs`, `admin.rs`, `contacts.rs` — the console's JSON API.
 //! * `ws_customer.rs`, `ws_agent.rs` — the two WebSockets.
-//! * `pages.rs` — the widget script, console and admin pages, static files.
+//! * `pages.rs` — the widget's bootstrapper and modules, console and admin pages, static files.
 //! * `socket.rs` — what both sockets share: sending with a deadline, closing, keep-alive.
 //! * `auth.rs` — agent/admin authentication (Bearer or cookie, with origin checks).
 //! * `middleware.rs` — security headers and request logging without secrets.
@@ -98,6 +98,14 @@ pub fn router(chat: Arc<Chat>) -> Router {
         .route(
             "/livechatwidget/scripts/LiveChatBootstrapper.js",
             get(pages::widget_js),
+        )
+        .route(
+            "/livechatwidget/scripts/widget/{name}",
+            get(pages::widget_module_latest),
+        )
+        .route(
+            "/livechatwidget/scripts/widget/{version}/{name}",
+            get(pages::widget_module),
         )
         .route("/agent", get(pages::agent_page))
         .route("/admin", get(pages::admin_page))
