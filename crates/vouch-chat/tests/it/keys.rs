@@ -61,6 +61,22 @@ fn dev_opts() -> FetcherOptions {
     }
 }
 
+/// A cache whose default lifetime (100 ms) and refetch interval (50 ms) both pass within a test.
+fn short_ttl() -> FetcherOptions {
+    FetcherOptions {
+        cache_ttl: Duration::from_millis(100),
+        min_refetch_interval: Duration::from_millis(50),
+        ..dev_opts()
+    }
+}
+
+/// A token of `key` (subject `s`) verifies through `f`; `what` names the step that failed.
+async fn verifies(f: &KeyFetcher, url: &str, key: &SigningKey, what: &str) {
+    f.verify(url, &token(key, "s"), &validation())
+        .await
+        .expect(what);
+}
+
 fn fetcher(opts: FetcherOptions) -> KeyFetcher {
     KeyFetcher::new(opts).expect("build fetcher")
 }
@@ -160,16 +176,12 @@ async fn rotation_refetches_once_per_interval() {
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
     assert_eq!(srv.requests(), 1);
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("a");
+    verifies(&f, &url, a, "a").await;
     assert_eq!(srv.requests(), 1, "cached");
 
     // The portal rotates to b: b's kid is unknown to the cache, one refetch finds it.
     *state.lock().unwrap() = jwks_of(&[b]);
-    f.verify(&url, &token(b, "s"), &validation())
-        .await
-        .expect("b after refetch");
+    verifies(&f, &url, b, "b after refetch").await;
     assert_eq!(srv.requests(), 2);
 
     // Another unknown kid within the interval: refused without asking the server again.
@@ -200,15 +212,11 @@ async fn rotation_refetches_again_after_the_interval() {
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
     *state.lock().unwrap() = jwks_of(&[b]);
-    f.verify(&url, &token(b, "s"), &validation())
-        .await
-        .expect("b");
+    verifies(&f, &url, b, "b").await;
     assert_eq!(srv.requests(), 2);
     *state.lock().unwrap() = jwks_of(&[c]);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    f.verify(&url, &token(c, "s"), &validation())
-        .await
-        .expect("c");
+    verifies(&f, &url, c, "c").await;
     assert_eq!(srv.requests(), 3);
 }
 
@@ -315,17 +323,11 @@ async fn cache_control_max_age_shortens_the_cache() {
         ..dev_opts()
     });
     let url = srv.url("/keys");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("first");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("cached");
+    verifies(&f, &url, a, "first").await;
+    verifies(&f, &url, a, "cached").await;
     assert_eq!(srv.requests(), 1);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("after max-age");
+    verifies(&f, &url, a, "after max-age").await;
     assert_eq!(srv.requests(), 2, "max-age=1 expired the cache");
 }
 
@@ -334,19 +336,11 @@ async fn cache_control_max_age_lengthens_the_cache() {
     let [a, _, _] = keys();
     let srv = Counting::start(with_cache_control(jwks_of(&[a]), "max-age=3600")).await;
     // A 100 ms default TTL would expire; the server's max-age keeps the keys.
-    let f = fetcher(FetcherOptions {
-        cache_ttl: Duration::from_millis(100),
-        min_refetch_interval: Duration::from_millis(50),
-        ..dev_opts()
-    });
+    let f = fetcher(short_ttl());
     let url = srv.url("/keys");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("first");
+    verifies(&f, &url, a, "first").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("cached");
+    verifies(&f, &url, a, "cached").await;
     assert_eq!(srv.requests(), 1);
 }
 
@@ -355,19 +349,11 @@ async fn without_max_age_the_default_ttl_applies() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
     let srv = Counting::start(switchable(state, Duration::ZERO)).await;
-    let f = fetcher(FetcherOptions {
-        cache_ttl: Duration::from_millis(100),
-        min_refetch_interval: Duration::from_millis(50),
-        ..dev_opts()
-    });
+    let f = fetcher(short_ttl());
     let url = srv.url("/keys");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("first");
+    verifies(&f, &url, a, "first").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("refetched");
+    verifies(&f, &url, a, "refetched").await;
     assert_eq!(srv.requests(), 2);
 }
 
@@ -376,11 +362,7 @@ async fn stale_keys_keep_serving_when_the_server_is_gone() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
     let srv = Counting::start(switchable(state, Duration::ZERO)).await;
-    let f = fetcher(FetcherOptions {
-        cache_ttl: Duration::from_millis(100),
-        min_refetch_interval: Duration::from_millis(50),
-        ..dev_opts()
-    });
+    let f = fetcher(short_ttl());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
     drop(srv); // the listener closes: connections are now refused
