@@ -148,128 +148,39 @@ async fn metrics_count_real_traffic_and_need_the_token() {
     let text = scrape(&app).await;
     let m = |name: &str, labels: &[(&str, &str)]| metric(&text, name, labels);
     assert!(!text.contains("BREW"), "{text}");
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/healthz"),
-                ("method", "other"),
-                ("status", "405")
-            ]
-        ),
-        1.0,
-        "{text}"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "unmatched"),
-                ("method", "other"),
-                ("status", "404")
-            ]
-        ),
-        1.0,
-        "{text}"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/api/v1/widgets/{app_id}/sessions"),
-                ("method", "POST"),
-                ("status", "201")
-            ]
-        ),
-        2.0,
-        "{text}"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/api/v1/widgets/{app_id}/sessions"),
-                ("method", "POST"),
-                ("status", "401")
-            ]
-        ),
-        2.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/api/v1/agent/conversations/{id}/accept"),
-                ("method", "POST"),
-                ("status", "200")
-            ]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m("vouch_chat_sessions_created_total", &[("verified", "true")]),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_sessions_created_total",
-            &[("verified", "false")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_token_verifications_total",
-            &[("result", "ok"), ("reason", "")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_messages_stored_total",
-            &[("sender", "customer")]
-        ),
-        1.0,
-        "the resend is not stored twice"
-    );
-    assert_eq!(
-        m("vouch_chat_messages_stored_total", &[("sender", "agent")]),
-        1.0
-    );
-    assert_eq!(
-        m("vouch_chat_messages_stored_total", &[("sender", "system")]),
-        1.0,
-        "the joined message"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_conversation_transitions_total",
-            &[("from", "none"), ("to", "waiting")]
-        ),
-        2.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_conversation_transitions_total",
-            &[("from", "waiting"), ("to", "active")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_ack_latency_seconds_count",
-            &[("socket", "customer")]
-        ),
-        2.0,
-        "both acks (the resend's too) are timed"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_ack_latency_seconds_count",
-            &[("socket", "agent")]
-        ),
-        1.0
-    );
+    // Requests by route, method and status.
+    #[rustfmt::skip]
+    let requested = [
+        ("/healthz", "other", "405", 1.0),
+        ("unmatched", "other", "404", 1.0),
+        ("/api/v1/widgets/{app_id}/sessions", "POST", "201", 2.0),
+        ("/api/v1/widgets/{app_id}/sessions", "POST", "401", 2.0),
+        ("/api/v1/agent/conversations/{id}/accept", "POST", "200", 1.0),
+    ];
+    for (route, method, status, value) in requested {
+        let labels = [("route", route), ("method", method), ("status", status)];
+        let requests = m("vouch_chat_http_requests_total", &labels);
+        assert_eq!(requests, value, "{labels:?}\n{text}");
+    }
+    // What the sessions, messages and sockets above counted: (series, labels, value, why).
+    #[rustfmt::skip]
+    let counted: [(&str, &[(&str, &str)], f64, &str); 10] = [
+        ("vouch_chat_sessions_created_total", &[("verified", "true")], 1.0, ""),
+        ("vouch_chat_sessions_created_total", &[("verified", "false")], 1.0, ""),
+        ("vouch_chat_token_verifications_total", &[("result", "ok"), ("reason", "")], 1.0, ""),
+        ("vouch_chat_messages_stored_total", &[("sender", "customer")], 1.0,
+            "the resend is not stored twice"),
+        ("vouch_chat_messages_stored_total", &[("sender", "agent")], 1.0, ""),
+        ("vouch_chat_messages_stored_total", &[("sender", "system")], 1.0, "the joined message"),
+        ("vouch_chat_conversation_transitions_total", &[("from", "none"), ("to", "waiting")], 2.0, ""),
+        ("vouch_chat_conversation_transitions_total", &[("from", "waiting"), ("to", "active")], 1.0, ""),
+        ("vouch_chat_ack_latency_seconds_count", &[("socket", "customer")], 2.0,
+            "both acks (the resend's too) are timed"),
+        ("vouch_chat_ack_latency_seconds_count", &[("socket", "agent")], 1.0, ""),
+    ];
+    for (name, labels, value, why) in counted {
+        assert_eq!(m(name, labels), value, "{name} {labels:?}: {why}\n{text}");
+    }
     assert!(
         m(
             "vouch_chat_ack_latency_seconds_bucket",
