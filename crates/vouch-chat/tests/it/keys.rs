@@ -85,6 +85,13 @@ fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
+/// A key server whose `/keys` answers after `delay` with `body`, or whatever the returned state
+/// holds by then.
+async fn key_server(body: String, delay: Duration) -> (Counting, Arc<Mutex<String>>) {
+    let state = Arc::new(Mutex::new(body));
+    (Counting::start(switchable(state.clone(), delay)).await, state)
+}
+
 /// A server whose `/keys` serves whatever body is currently in `state`.
 fn switchable(state: Arc<Mutex<String>>, delay: Duration) -> Router {
     Router::new().route(
@@ -156,8 +163,7 @@ async fn serves_each_format_and_verifies_its_tokens() {
 #[tokio::test]
 async fn verify_fetches_on_first_use_then_serves_from_cache() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(dev_opts());
     for _ in 0..5 {
         f.verify(&srv.url("/keys"), &token(a, "s"), &validation())
@@ -170,8 +176,7 @@ async fn verify_fetches_on_first_use_then_serves_from_cache() {
 #[tokio::test]
 async fn rotation_refetches_once_per_interval() {
     let [a, b, c] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
+    let (srv, state) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -203,8 +208,7 @@ async fn rotation_refetches_once_per_interval() {
 #[tokio::test]
 async fn rotation_refetches_again_after_the_interval() {
     let [a, b, c] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
+    let (srv, state) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(FetcherOptions {
         min_refetch_interval: Duration::from_millis(200),
         ..dev_opts()
@@ -225,8 +229,7 @@ async fn bad_signature_triggers_a_refetch_too() {
     // A PEM source gives its key a thumbprint kid; a token that names that kid but is signed
     // by the new key fails the signature with the cached key.
     let [a, b, _] = keys();
-    let state = Arc::new(Mutex::new(pem_of(a)));
-    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
+    let (srv, state) = key_server(pem_of(a), Duration::ZERO).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -248,9 +251,8 @@ async fn bad_signature_triggers_a_refetch_too() {
 #[tokio::test]
 async fn single_flight_fifty_concurrent_unknown_kids_make_one_request() {
     let [a, b, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
     // A slow answer keeps all 50 callers waiting on the same fetch.
-    let srv = Counting::start(switchable(state.clone(), Duration::from_millis(300))).await;
+    let (srv, state) = key_server(jwks_of(&[a]), Duration::from_millis(300)).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -276,8 +278,7 @@ async fn single_flight_fifty_concurrent_unknown_kids_make_one_request() {
 #[tokio::test]
 async fn single_flight_on_an_empty_cache() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::from_millis(300))).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::from_millis(300)).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     let tok = token(a, "s");
@@ -347,8 +348,7 @@ async fn cache_control_max_age_lengthens_the_cache() {
 #[tokio::test]
 async fn without_max_age_the_default_ttl_applies() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(short_ttl());
     let url = srv.url("/keys");
     verifies(&f, &url, a, "first").await;
@@ -360,8 +360,7 @@ async fn without_max_age_the_default_ttl_applies() {
 #[tokio::test]
 async fn stale_keys_keep_serving_when_the_server_is_gone() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(short_ttl());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -400,8 +399,7 @@ async fn nothing_cached_and_no_server_is_key_unavailable() {
 #[tokio::test]
 async fn slow_server_times_out() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::from_secs(3))).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::from_secs(3)).await;
     let f = fetcher(FetcherOptions {
         timeout: Duration::from_millis(300),
         ..dev_opts()
