@@ -77,6 +77,12 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     total
 }
 
+/// `GET url`, which must be answered.
+async fn get(http: &reqwest::Client, url: String) -> reqwest::Response {
+    let sent = http.get(&url).send().await;
+    sent.unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 #[tokio::test]
 async fn metrics_count_real_traffic_and_need_the_token() {
     let app = app_with_metrics().await;
@@ -270,12 +276,7 @@ async fn metrics_are_off_without_a_token_and_short_tokens_are_refused() {
 #[tokio::test]
 async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database() {
     let app = TestApp::start().await;
-    let r = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, app.url("/readyz")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["status"], "ready", "{v}");
@@ -309,12 +310,7 @@ async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let r = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, app.url("/readyz")).await;
     assert_eq!(
         r.status(),
         StatusCode::OK,
@@ -336,12 +332,7 @@ async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database
             })
             .await;
     });
-    let r = app
-        .http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, format!("{base}/readyz")).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["status"], "not_ready", "{v}");
@@ -354,29 +345,14 @@ async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database
     assert_eq!(items[0]["error"], "connect", "{v}");
 
     // The database closes: not ready, and says so (the first node).
-    let h = app
-        .http
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
+    let h = get(&app.http, format!("{base}/healthz")).await;
     assert_eq!(h.status(), StatusCode::OK);
     app.service.close_database().await;
-    let r = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, app.url("/readyz")).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["not_ready"][0]["check"], "database", "{v}");
-    let h = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("healthz");
+    let h = get(&app.http, app.url("/healthz")).await;
     assert_eq!(h.status(), StatusCode::OK, "the process still serves");
     let _ = tx.send(());
 }
@@ -424,12 +400,7 @@ async fn request_ids_are_echoed_when_safe_and_made_otherwise() {
 #[tokio::test]
 async fn openapi_document_lists_every_api_route_with_the_design_field_names() {
     let app = TestApp::start().await;
-    let r = app
-        .http
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .expect("openapi");
+    let r = get(&app.http, app.url("/api/v1/openapi.json")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let doc: Value = r.json().await.expect("json");
     assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
