@@ -89,7 +89,8 @@ fn text(body: String) -> Response {
 /// holds by then.
 async fn key_server(body: String, delay: Duration) -> (Counting, Arc<Mutex<String>>) {
     let state = Arc::new(Mutex::new(body));
-    (Counting::start(switchable(state.clone(), delay)).await, state)
+    let server = Counting::start(switchable(state.clone(), delay)).await;
+    (server, state)
 }
 
 /// A server whose `/keys` serves whatever body is currently in `state`.
