@@ -169,8 +169,10 @@ async fn metrics_count_real_traffic_and_need_the_token() {
         assert_eq!(requests, value, "{labels:?}\n{text}");
     }
     // What the sessions, messages and sockets above counted: (series, labels, value, why).
+    type Labels = &'static [(&'static str, &'static str)];
+    type Counted = (&'static str, Labels, f64, &'static str);
     #[rustfmt::skip]
-    let counted: [(&str, &[(&str, &str)], f64, &str); 10] = [
+    let counted: [Counted; 10] = [
         ("vouch_chat_sessions_created_total", &[("verified", "true")], 1.0, ""),
         ("vouch_chat_sessions_created_total", &[("verified", "false")], 1.0, ""),
         ("vouch_chat_token_verifications_total", &[("result", "ok"), ("reason", "")], 1.0, ""),
