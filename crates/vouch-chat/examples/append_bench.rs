@@ -8,11 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
 use vouch_chat::storage::sqlite::SqliteStore;
-use vouch_chat::storage::{
-    now_millis, Conversation, ConversationState, NewMessage, Sender, Store, Widget,
-};
+use vouch_chat::storage::{now_millis, NewMessage, Sender, Store};
+use vouch_testkit::chat::{conversation_row, widget_row};
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
@@ -40,32 +38,11 @@ async fn main() -> anyhow::Result<()> {
         .tempdir_in(parent)?;
     let url = format!("sqlite://{}", dir.path().join("chat.db").display());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await?);
-    let now = now_millis();
-    let widget = Widget {
-        app_id: Uuid::new_v4(),
-        name: "bench".into(),
-        allowed_origins: vec!["http://bench.test".into()],
-        auth_settings_id: None,
-        require_auth: false,
-        title: "bench".into(),
-        created_at: now,
-    };
+    let widget = widget_row("http://bench.test");
     store.insert_widget(&widget).await?;
     let mut ids = Vec::with_capacity(conversations);
     for _ in 0..conversations {
-        let c = Conversation {
-            id: Uuid::new_v4(),
-            widget_app_id: widget.app_id,
-            state: ConversationState::Waiting,
-            verified: false,
-            contact_id: None,
-            context: Default::default(),
-            agent_id: None,
-            created_at: now,
-            updated_at: now,
-            ended_at: None,
-            last_seq: 0,
-        };
+        let c = conversation_row(widget.app_id);
         store.insert_conversation(&c).await?;
         ids.push(c.id);
     }

@@ -1,9 +1,10 @@
-//! Storage of users and sessions: where the portal's SQL lives (this module and the two
-//! back-ends below it). The capabilities are small traits — [`UserStore`], [`SessionStore`] and
-//! [`Lifecycle`] (ping, close) — and [`PortalStore`] is all of them; SQLite ([`sqlite`], embedded,
-//! the default) and PostgreSQL ([`postgres`], `--database-url postgres://…`) implement them with
-//! the same schema, migration semantics and behaviour. [`Store`] is the handle the portal holds;
-//! [`Store::open`] picks the back-end by the URL's scheme ([`vouch_db::Backend`]).
+//! Storage of users and sessions: where the portal's SQL lives (this module and the files below
+//! it). The capabilities are small traits — [`UserStore`], [`SessionStore`] and [`Lifecycle`]
+//! (ping, close) — and [`PortalStore`] is all of them. One generic implementation
+//! ([`sql::SqlStore`]) runs every query on both back-ends; SQLite ([`sqlite`], embedded, the
+//! default) and PostgreSQL ([`postgres`], `--database-url postgres://…`) hold only how they open
+//! and the statements whose SQL differs. [`Store`] is the handle the portal holds; [`Store::open`]
+//! picks the back-end by the URL's scheme ([`vouch_db::Backend`]).
 //!
 //! What both back-ends map the same way is written once here: a user row (read as a tuple, which
 //! sqlx decodes on either back-end), credentials and a session (`sqlx::FromRow`), and a new
@@ -11,6 +12,7 @@
 
 mod postgres;
 mod session_read;
+mod sql;
 mod sqlite;
 
 use std::ops::Deref;

@@ -1,6 +1,8 @@
 //! Seeding a chat service in-process: people in its database, and auth settings and widgets
-//! for the test site through [`ChatService`].
+//! for the test site through [`ChatService`]; and fresh rows to write straight into a store.
 
+use uuid::Uuid;
+use vouch_chat::storage::{now_millis, Conversation, ConversationState};
 use vouch_chat::{
     AuthSettings, ChatConfig, ChatService, NewAgent, NewAuthSettings, NewWidget, Role, Widget,
 };
@@ -95,4 +97,35 @@ pub async fn serve_node(
             .expect("serve");
     });
     (addr, tx)
+}
+
+/// A new widget row open to `origin` that takes anonymous visitors (for a store directly).
+pub fn widget_row(origin: &str) -> Widget {
+    Widget {
+        app_id: Uuid::new_v4(),
+        name: "Open chat".into(),
+        allowed_origins: vec![origin.into()],
+        auth_settings_id: None,
+        require_auth: false,
+        title: "Ask us".into(),
+        created_at: now_millis(),
+    }
+}
+
+/// A new, waiting, anonymous conversation row of widget `widget_app_id` (for a store directly).
+pub fn conversation_row(widget_app_id: Uuid) -> Conversation {
+    let now = now_millis();
+    Conversation {
+        id: Uuid::new_v4(),
+        widget_app_id,
+        state: ConversationState::Waiting,
+        verified: false,
+        contact_id: None,
+        context: Default::default(),
+        agent_id: None,
+        created_at: now,
+        updated_at: now,
+        ended_at: None,
+        last_seq: 0,
+    }
 }

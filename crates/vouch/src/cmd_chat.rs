@@ -77,11 +77,7 @@ pub async fn run(args: ChatArgs) -> ExitCode {
 
 /// Binds first, so `--addr 127.0.0.1:0` works and the printed URL is the real one.
 pub async fn bind(config: &mut ChatConfig) -> anyhow::Result<TcpListener> {
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("--addr {}: cannot listen there", config.addr))?;
-    config.addr = listener.local_addr()?;
-    Ok(listener)
+    crate::cmd_portal::listen(&mut config.addr).await
 }
 
 async fn serve(mut config: ChatConfig) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! `vouch portal`: the website alone, and its admin commands (`users add`, `keys rotate`).
 
-use std::{io::Read, path::PathBuf, process::ExitCode};
+use std::{io::Read, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -120,13 +120,20 @@ pub async fn run(args: PortalArgs) -> ExitCode {
 
 /// Binds first, so `--addr 127.0.0.1:0` works: the public URL defaults to the bound address.
 pub async fn bind(config: &mut PortalConfig) -> anyhow::Result<TcpListener> {
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("--addr {}: cannot listen there", config.addr))?;
-    config.addr = listener.local_addr()?;
+    let listener = listen(&mut config.addr).await?;
     if config.public_url.is_none() {
         config.public_url = Some(format!("http://{}", config.addr).parse()?);
     }
+    Ok(listener)
+}
+
+/// Listens on `--addr` (`addr`), which then names the port bound (the one the system chose for
+/// port 0). Both services start this way.
+pub async fn listen(addr: &mut SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(*addr)
+        .await
+        .with_context(|| format!("--addr {addr}: cannot listen there"))?;
+    *addr = listener.local_addr()?;
     Ok(listener)
 }
 

@@ -18,6 +18,7 @@ use vouch_chat::storage::{now_millis, CustomerSession};
 use vouch_chat::{ChatConfig, ChatService, Role};
 use vouch_jwt::SigningKey;
 use vouch_testkit::chat::{add_person, create_settings, create_widget};
+use vouch_testkit::http::{get_as, http_client, login};
 use vouch_testkit::ws::customer_request;
 
 use crate::group_commit::{conversations, customer_message, store_in};
@@ -331,29 +332,13 @@ async fn restart_with_two_thousand_open_conversations() {
 
     let (addr, _stop) = serve(&config).await;
     let base = format!("http://{addr}");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let r = http
-        .post(format!("{base}/api/v1/agent/login"))
-        .json(&json!({"email": "agent@example.com", "password": "secret"}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), StatusCode::OK);
-    let agent: Value = r.json().await.expect("json");
-    let agent = agent["token"].as_str().expect("token").to_string();
+    let http = http_client();
+    let agent = login(&http, &base, "agent@example.com", "secret").await;
 
     // Listed: the newest page of waiting conversations, all of them ours.
-    let r = http
-        .get(format!("{base}/api/v1/agent/conversations?state=waiting"))
-        .bearer_auth(&agent)
-        .send()
-        .await
-        .expect("list");
-    assert_eq!(r.status(), StatusCode::OK);
-    let list: Value = r.json().await.expect("json");
+    let url = format!("{base}/api/v1/agent/conversations");
+    let (status, list) = get_as(&http, &format!("{url}?state=waiting"), &agent).await;
+    assert_eq!(status, StatusCode::OK);
     let listed = list["conversations"].as_array().expect("array");
     assert!(!listed.is_empty() && listed.len() <= N);
     let known: std::collections::HashSet<String> = ids.iter().map(|i| i.to_string()).collect();
@@ -364,14 +349,8 @@ async fn restart_with_two_thousand_open_conversations() {
     // Every one answers with its state and message.
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
     for id in &ids {
-        let r = http
-            .get(format!("{base}/api/v1/agent/conversations/{id}"))
-            .bearer_auth(&agent)
-            .send()
-            .await
-            .expect("detail");
-        assert_eq!(r.status(), StatusCode::OK);
-        let v: Value = r.json().await.expect("json");
+        let (status, v) = get_as(&http, &format!("{url}/{id}"), &agent).await;
+        assert_eq!(status, StatusCode::OK);
         *states
             .entry(v["state"].as_str().unwrap_or("?").into())
             .or_default() += 1;

@@ -8,43 +8,13 @@ use std::sync::Arc;
 use uuid::Uuid;
 use vouch_chat::storage::prelude::*;
 use vouch_chat::storage::sqlite::SqliteStore;
-use vouch_chat::storage::{
-    now_millis, Conversation, ConversationState, NewMessage, Sender, StoreError, Widget,
-};
+use vouch_chat::storage::{now_millis, NewMessage, Sender, StoreError, Widget};
+use vouch_testkit::chat::{conversation_row, widget_row};
 
 /// A fresh database under a tempdir (a real file: WAL and fsync as in production).
 pub async fn store_in(dir: &std::path::Path) -> Arc<SqliteStore> {
     let url = format!("sqlite://{}", dir.join("chat.db").display());
     Arc::new(SqliteStore::open(&url).await.expect("open store"))
-}
-
-pub fn widget(origin: &str) -> Widget {
-    Widget {
-        app_id: Uuid::new_v4(),
-        name: "Open chat".into(),
-        allowed_origins: vec![origin.into()],
-        auth_settings_id: None,
-        require_auth: false,
-        title: "Ask us".into(),
-        created_at: now_millis(),
-    }
-}
-
-pub fn conversation(widget_app_id: Uuid) -> Conversation {
-    let now = now_millis();
-    Conversation {
-        id: Uuid::new_v4(),
-        widget_app_id,
-        state: ConversationState::Waiting,
-        verified: false,
-        contact_id: None,
-        context: Default::default(),
-        agent_id: None,
-        created_at: now,
-        updated_at: now,
-        ended_at: None,
-        last_seq: 0,
-    }
 }
 
 pub fn customer_message(conversation_id: Uuid, client_msg_id: &str) -> NewMessage {
@@ -60,12 +30,12 @@ pub fn customer_message(conversation_id: Uuid, client_msg_id: &str) -> NewMessag
 
 /// `n` conversations of one new widget, created concurrently (so they are group-committed too).
 pub async fn conversations(store: &Arc<SqliteStore>, n: usize) -> (Widget, Vec<Uuid>) {
-    let w = widget("http://shop.test");
+    let w = widget_row("http://shop.test");
     store.insert_widget(&w).await.expect("widget");
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
         let store = store.clone();
-        let c = conversation(w.app_id);
+        let c = conversation_row(w.app_id);
         tasks.push(tokio::spawn(async move {
             store.insert_conversation(&c).await.map(|_| c.id)
         }));
@@ -179,7 +149,7 @@ async fn refused_and_failing_writes_do_not_fail_the_writes_batched_with_them() {
         let store3 = store.clone();
         tasks.push(tokio::spawn(async move {
             let r = store3
-                .insert_conversation(&conversation(Uuid::new_v4()))
+                .insert_conversation(&conversation_row(Uuid::new_v4()))
                 .await;
             (Uuid::nil(), r.map(|_| -1))
         }));

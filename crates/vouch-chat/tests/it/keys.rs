@@ -61,12 +61,36 @@ fn dev_opts() -> FetcherOptions {
     }
 }
 
+/// A cache whose default lifetime (100 ms) and refetch interval (50 ms) both pass within a test.
+fn short_ttl() -> FetcherOptions {
+    FetcherOptions {
+        cache_ttl: Duration::from_millis(100),
+        min_refetch_interval: Duration::from_millis(50),
+        ..dev_opts()
+    }
+}
+
+/// A token of `key` (subject `s`) verifies through `f`; `what` names the step that failed.
+async fn verifies(f: &KeyFetcher, url: &str, key: &SigningKey, what: &str) {
+    f.verify(url, &token(key, "s"), &validation())
+        .await
+        .expect(what);
+}
+
 fn fetcher(opts: FetcherOptions) -> KeyFetcher {
     KeyFetcher::new(opts).expect("build fetcher")
 }
 
 fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// A key server whose `/keys` answers after `delay` with `body`, or whatever the returned state
+/// holds by then.
+async fn key_server(body: String, delay: Duration) -> (Counting, Arc<Mutex<String>>) {
+    let state = Arc::new(Mutex::new(body));
+    let server = Counting::start(switchable(state.clone(), delay)).await;
+    (server, state)
 }
 
 /// A server whose `/keys` serves whatever body is currently in `state`.
@@ -140,8 +164,7 @@ async fn serves_each_format_and_verifies_its_tokens() {
 #[tokio::test]
 async fn verify_fetches_on_first_use_then_serves_from_cache() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(dev_opts());
     for _ in 0..5 {
         f.verify(&srv.url("/keys"), &token(a, "s"), &validation())
@@ -154,22 +177,17 @@ async fn verify_fetches_on_first_use_then_serves_from_cache() {
 #[tokio::test]
 async fn rotation_refetches_once_per_interval() {
     let [a, b, c] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
+    let (srv, state) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
     assert_eq!(srv.requests(), 1);
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("a");
+    verifies(&f, &url, a, "a").await;
     assert_eq!(srv.requests(), 1, "cached");
 
     // The portal rotates to b: b's kid is unknown to the cache, one refetch finds it.
     *state.lock().unwrap() = jwks_of(&[b]);
-    f.verify(&url, &token(b, "s"), &validation())
-        .await
-        .expect("b after refetch");
+    verifies(&f, &url, b, "b after refetch").await;
     assert_eq!(srv.requests(), 2);
 
     // Another unknown kid within the interval: refused without asking the server again.
@@ -191,8 +209,7 @@ async fn rotation_refetches_once_per_interval() {
 #[tokio::test]
 async fn rotation_refetches_again_after_the_interval() {
     let [a, b, c] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
+    let (srv, state) = key_server(jwks_of(&[a]), Duration::ZERO).await;
     let f = fetcher(FetcherOptions {
         min_refetch_interval: Duration::from_millis(200),
         ..dev_opts()
@@ -200,15 +217,11 @@ async fn rotation_refetches_again_after_the_interval() {
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
     *state.lock().unwrap() = jwks_of(&[b]);
-    f.verify(&url, &token(b, "s"), &validation())
-        .await
-        .expect("b");
+    verifies(&f, &url, b, "b").await;
     assert_eq!(srv.requests(), 2);
     *state.lock().unwrap() = jwks_of(&[c]);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    f.verify(&url, &token(c, "s"), &validation())
-        .await
-        .expect("c");
+    verifies(&f, &url, c, "c").await;
     assert_eq!(srv.requests(), 3);
 }
 
@@ -217,8 +230,7 @@ async fn bad_signature_triggers_a_refetch_too() {
     // A PEM source gives its key a thumbprint kid; a token that names that kid but is signed
     // by the new key fails the signature with the cached key.
     let [a, b, _] = keys();
-    let state = Arc::new(Mutex::new(pem_of(a)));
-    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
+    let (srv, state) = key_server(pem_of(a), Duration::ZERO).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -240,9 +252,8 @@ async fn bad_signature_triggers_a_refetch_too() {
 #[tokio::test]
 async fn single_flight_fifty_concurrent_unknown_kids_make_one_request() {
     let [a, b, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
     // A slow answer keeps all 50 callers waiting on the same fetch.
-    let srv = Counting::start(switchable(state.clone(), Duration::from_millis(300))).await;
+    let (srv, state) = key_server(jwks_of(&[a]), Duration::from_millis(300)).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -268,8 +279,7 @@ async fn single_flight_fifty_concurrent_unknown_kids_make_one_request() {
 #[tokio::test]
 async fn single_flight_on_an_empty_cache() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::from_millis(300))).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::from_millis(300)).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     let tok = token(a, "s");
@@ -315,17 +325,11 @@ async fn cache_control_max_age_shortens_the_cache() {
         ..dev_opts()
     });
     let url = srv.url("/keys");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("first");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("cached");
+    verifies(&f, &url, a, "first").await;
+    verifies(&f, &url, a, "cached").await;
     assert_eq!(srv.requests(), 1);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("after max-age");
+    verifies(&f, &url, a, "after max-age").await;
     assert_eq!(srv.requests(), 2, "max-age=1 expired the cache");
 }
 
@@ -334,53 +338,31 @@ async fn cache_control_max_age_lengthens_the_cache() {
     let [a, _, _] = keys();
     let srv = Counting::start(with_cache_control(jwks_of(&[a]), "max-age=3600")).await;
     // A 100 ms default TTL would expire; the server's max-age keeps the keys.
-    let f = fetcher(FetcherOptions {
-        cache_ttl: Duration::from_millis(100),
-        min_refetch_interval: Duration::from_millis(50),
-        ..dev_opts()
-    });
+    let f = fetcher(short_ttl());
     let url = srv.url("/keys");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("first");
+    verifies(&f, &url, a, "first").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("cached");
+    verifies(&f, &url, a, "cached").await;
     assert_eq!(srv.requests(), 1);
 }
 
 #[tokio::test]
 async fn without_max_age_the_default_ttl_applies() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
-    let f = fetcher(FetcherOptions {
-        cache_ttl: Duration::from_millis(100),
-        min_refetch_interval: Duration::from_millis(50),
-        ..dev_opts()
-    });
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
+    let f = fetcher(short_ttl());
     let url = srv.url("/keys");
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("first");
+    verifies(&f, &url, a, "first").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    f.verify(&url, &token(a, "s"), &validation())
-        .await
-        .expect("refetched");
+    verifies(&f, &url, a, "refetched").await;
     assert_eq!(srv.requests(), 2);
 }
 
 #[tokio::test]
 async fn stale_keys_keep_serving_when_the_server_is_gone() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
-    let f = fetcher(FetcherOptions {
-        cache_ttl: Duration::from_millis(100),
-        min_refetch_interval: Duration::from_millis(50),
-        ..dev_opts()
-    });
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
+    let f = fetcher(short_ttl());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
     drop(srv); // the listener closes: connections are now refused
@@ -418,8 +400,7 @@ async fn nothing_cached_and_no_server_is_key_unavailable() {
 #[tokio::test]
 async fn slow_server_times_out() {
     let [a, _, _] = keys();
-    let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = Counting::start(switchable(state, Duration::from_secs(3))).await;
+    let (srv, _) = key_server(jwks_of(&[a]), Duration::from_secs(3)).await;
     let f = fetcher(FetcherOptions {
         timeout: Duration::from_millis(300),
         ..dev_opts()

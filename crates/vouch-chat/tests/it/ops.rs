@@ -77,6 +77,12 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     total
 }
 
+/// `GET url`, which must be answered.
+async fn get(http: &reqwest::Client, url: String) -> reqwest::Response {
+    let sent = http.get(&url).send().await;
+    sent.unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 #[tokio::test]
 async fn metrics_count_real_traffic_and_need_the_token() {
     let app = app_with_metrics().await;
@@ -148,128 +154,41 @@ async fn metrics_count_real_traffic_and_need_the_token() {
     let text = scrape(&app).await;
     let m = |name: &str, labels: &[(&str, &str)]| metric(&text, name, labels);
     assert!(!text.contains("BREW"), "{text}");
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/healthz"),
-                ("method", "other"),
-                ("status", "405")
-            ]
-        ),
-        1.0,
-        "{text}"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "unmatched"),
-                ("method", "other"),
-                ("status", "404")
-            ]
-        ),
-        1.0,
-        "{text}"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/api/v1/widgets/{app_id}/sessions"),
-                ("method", "POST"),
-                ("status", "201")
-            ]
-        ),
-        2.0,
-        "{text}"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/api/v1/widgets/{app_id}/sessions"),
-                ("method", "POST"),
-                ("status", "401")
-            ]
-        ),
-        2.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_http_requests_total",
-            &[
-                ("route", "/api/v1/agent/conversations/{id}/accept"),
-                ("method", "POST"),
-                ("status", "200")
-            ]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m("vouch_chat_sessions_created_total", &[("verified", "true")]),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_sessions_created_total",
-            &[("verified", "false")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_token_verifications_total",
-            &[("result", "ok"), ("reason", "")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_messages_stored_total",
-            &[("sender", "customer")]
-        ),
-        1.0,
-        "the resend is not stored twice"
-    );
-    assert_eq!(
-        m("vouch_chat_messages_stored_total", &[("sender", "agent")]),
-        1.0
-    );
-    assert_eq!(
-        m("vouch_chat_messages_stored_total", &[("sender", "system")]),
-        1.0,
-        "the joined message"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_conversation_transitions_total",
-            &[("from", "none"), ("to", "waiting")]
-        ),
-        2.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_conversation_transitions_total",
-            &[("from", "waiting"), ("to", "active")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_ack_latency_seconds_count",
-            &[("socket", "customer")]
-        ),
-        2.0,
-        "both acks (the resend's too) are timed"
-    );
-    assert_eq!(
-        m(
-            "vouch_chat_ack_latency_seconds_count",
-            &[("socket", "agent")]
-        ),
-        1.0
-    );
+    // Requests by route, method and status.
+    #[rustfmt::skip]
+    let requested = [
+        ("/healthz", "other", "405", 1.0),
+        ("unmatched", "other", "404", 1.0),
+        ("/api/v1/widgets/{app_id}/sessions", "POST", "201", 2.0),
+        ("/api/v1/widgets/{app_id}/sessions", "POST", "401", 2.0),
+        ("/api/v1/agent/conversations/{id}/accept", "POST", "200", 1.0),
+    ];
+    for (route, method, status, value) in requested {
+        let labels = [("route", route), ("method", method), ("status", status)];
+        let requests = m("vouch_chat_http_requests_total", &labels);
+        assert_eq!(requests, value, "{labels:?}\n{text}");
+    }
+    // What the sessions, messages and sockets above counted: (series, labels, value, why).
+    type Labels = &'static [(&'static str, &'static str)];
+    type Counted = (&'static str, Labels, f64, &'static str);
+    #[rustfmt::skip]
+    let counted: [Counted; 10] = [
+        ("vouch_chat_sessions_created_total", &[("verified", "true")], 1.0, ""),
+        ("vouch_chat_sessions_created_total", &[("verified", "false")], 1.0, ""),
+        ("vouch_chat_token_verifications_total", &[("result", "ok"), ("reason", "")], 1.0, ""),
+        ("vouch_chat_messages_stored_total", &[("sender", "customer")], 1.0,
+            "the resend is not stored twice"),
+        ("vouch_chat_messages_stored_total", &[("sender", "agent")], 1.0, ""),
+        ("vouch_chat_messages_stored_total", &[("sender", "system")], 1.0, "the joined message"),
+        ("vouch_chat_conversation_transitions_total", &[("from", "none"), ("to", "waiting")], 2.0, ""),
+        ("vouch_chat_conversation_transitions_total", &[("from", "waiting"), ("to", "active")], 1.0, ""),
+        ("vouch_chat_ack_latency_seconds_count", &[("socket", "customer")], 2.0,
+            "both acks (the resend's too) are timed"),
+        ("vouch_chat_ack_latency_seconds_count", &[("socket", "agent")], 1.0, ""),
+    ];
+    for (name, labels, value, why) in counted {
+        assert_eq!(m(name, labels), value, "{name} {labels:?}: {why}\n{text}");
+    }
     assert!(
         m(
             "vouch_chat_ack_latency_seconds_bucket",
@@ -359,12 +278,7 @@ async fn metrics_are_off_without_a_token_and_short_tokens_are_refused() {
 #[tokio::test]
 async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database() {
     let app = TestApp::start().await;
-    let r = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, app.url("/readyz")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["status"], "ready", "{v}");
@@ -398,12 +312,7 @@ async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let r = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, app.url("/readyz")).await;
     assert_eq!(
         r.status(),
         StatusCode::OK,
@@ -425,12 +334,7 @@ async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database
             })
             .await;
     });
-    let r = app
-        .http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, format!("{base}/readyz")).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["status"], "not_ready", "{v}");
@@ -443,29 +347,14 @@ async fn readyz_is_ready_then_names_a_key_url_that_is_down_and_a_closed_database
     assert_eq!(items[0]["error"], "connect", "{v}");
 
     // The database closes: not ready, and says so (the first node).
-    let h = app
-        .http
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
+    let h = get(&app.http, format!("{base}/healthz")).await;
     assert_eq!(h.status(), StatusCode::OK);
     app.service.close_database().await;
-    let r = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = get(&app.http, app.url("/readyz")).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["not_ready"][0]["check"], "database", "{v}");
-    let h = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("healthz");
+    let h = get(&app.http, app.url("/healthz")).await;
     assert_eq!(h.status(), StatusCode::OK, "the process still serves");
     let _ = tx.send(());
 }
@@ -513,12 +402,7 @@ async fn request_ids_are_echoed_when_safe_and_made_otherwise() {
 #[tokio::test]
 async fn openapi_document_lists_every_api_route_with_the_design_field_names() {
     let app = TestApp::start().await;
-    let r = app
-        .http
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .expect("openapi");
+    let r = get(&app.http, app.url("/api/v1/openapi.json")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let doc: Value = r.json().await.expect("json");
     assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));

@@ -24,13 +24,8 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::sql::SESSION_SQL;
 use super::SessionRecord;
-
-/// `/token`'s session read, in [`SessionRecord`]'s field order; the sqlx path of
-/// [`super::sqlite::SqliteStore`] runs the same text.
-pub(super) const SESSION_SQL: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.email, \
-     u.given_name, u.family_name, u.contact_id, u.phone, u.context_json \
-     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?";
 
 /// Idle connections kept for reuse. Each caller holds one only for the synchronous read, so
 /// at most one per thread that serves requests is ever in use at once.
