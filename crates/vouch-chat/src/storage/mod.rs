@@ -186,6 +186,18 @@ pub trait Store: Send + Sync + 'static {
         state: Option<ConversationState>,
         limit: u32,
     ) -> StoreResult<Vec<Conversation>>;
+    /// Not ended, assigned to this agent, newest first, at most `limit`.
+    async fn conversations_assigned_to(
+        &self,
+        agent_id: Uuid,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        let mut list = self
+            .list_conversations(Some(ConversationState::Active), limit)
+            .await?;
+        list.retain(|c| c.agent_id == Some(agent_id));
+        Ok(list)
+    }
     /// Appends a message, allocating the next `seq` in the same transaction. A resend with the same
     /// (sender, client_msg_id) returns the stored message with `duplicate = true` and stores nothing.
     /// An ended conversation refuses with `Conflict("ended")` (system messages of `end` excepted).
