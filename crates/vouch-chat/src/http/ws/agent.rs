@@ -59,7 +59,7 @@ pub async fn upgrade(
     };
     let (slot, ws) = match super::admit(&chat, client, ws) {
         Ok(admitted) => admitted,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     // Subscribed, then the assigned conversations' seqs read, before the handshake completes:
     // what was stored before is history (by `resume`), everything later comes live. The waiting

@@ -71,7 +71,7 @@ pub async fn upgrade(
     }
     let (slot, ws) = match super::admit(&chat, client, ws) {
         Ok(admitted) => admitted,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     // Subscribed first, then read, both before the handshake completes: every message up to
     // `last_seq` is history (it comes by `resume`), every later one comes live.

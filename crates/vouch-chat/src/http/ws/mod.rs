@@ -152,13 +152,15 @@ fn admit(
     chat: &Chat,
     client: IpAddr,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<(SocketSlot, WebSocketUpgrade), Response> {
+) -> Result<(SocketSlot, WebSocketUpgrade), Box<Response>> {
     let Some(slot) = chat.sockets.acquire(client) else {
-        return Err(ApiError::from(ChatError::RateLimited).into_response());
+        return Err(Box::new(
+            ApiError::from(ChatError::RateLimited).into_response(),
+        ));
     };
     match ws {
         Ok(ws) => Ok((slot, ws)),
-        Err(e) => Err(e.into_response()),
+        Err(e) => Err(Box::new(e.into_response())),
     }
 }
 
