@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::writer::CLOSE_POLICY;
-use super::{Close, Gone, Io, Role, Route, Sent, Step};
+use super::{Close, Gone, Io, Route, Sent, SocketRole, Step};
 use crate::domain::Chat;
 use crate::error::ChatError;
 use crate::http::auth::token_of;
@@ -122,7 +122,7 @@ impl AgentSocket {
     }
 }
 
-impl Role for AgentSocket {
+impl SocketRole for AgentSocket {
     type Live = AgentFrame;
     type Wake = Infallible;
     const SENDER: Sender = Sender::Agent;

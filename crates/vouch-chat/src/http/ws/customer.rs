@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::writer::CLOSE_POLICY;
-use super::{Close, Gone, Io, Role, Route, Sent, Step};
+use super::{Close, Gone, Io, Route, Sent, SocketRole, Step};
 use crate::domain::sessions::{Reauth, SessionContext};
 use crate::domain::{unix_now, Chat};
 use crate::error::{ChatError, ErrorCode};
@@ -141,7 +141,7 @@ impl Customer {
     }
 }
 
-impl Role for Customer {
+impl SocketRole for Customer {
     type Live = ConversationFrame;
     type Wake = Wake;
     const SENDER: Sender = Sender::Customer;

@@ -3,14 +3,14 @@
 //! parsing, `send` → ack, `resume`, live frames once each and in order (gaps filled from the
 //! database), the end of each turn (queued live frames join the turn's buffered frames and leave
 //! in one write), resync after the bus between nodes lost frames, ping and idle timeout, shutdown
-//! and the close reasons. What differs per role sits behind [`Role`]:
+//! and the close reasons. What differs per role sits behind [`SocketRole`]:
 //!
 //! * customer: one conversation; its verified identity must be renewed at the token's `exp`
 //!   (`reauth_required`, `auth` frames); the session's expiry closes the socket.
 //! * agent: every conversation assigned to it (a seq tracker each), the waiting list on connect
 //!   and on resync, only the live frames meant for it, its sign-in re-checked at every ping.
 //!
-//! A message's path: [`run`] reads the frame → [`Role::send`] → `crate::domain` (rules, rate)
+//! A message's path: [`run`] reads the frame → [`SocketRole::send`] → `crate::domain` (rules, rate)
 //! → `crate::storage` (stored, then acknowledged) → `crate::live::hub` (fan-out) → the [`run`]
 //! loop of every socket that follows the conversation.
 
@@ -92,10 +92,10 @@ pub struct Io {
 
 /// The role-specific half of a socket. Static dispatch: the driver is generic over it, so a
 /// frame costs no boxed future.
-pub trait Role: Send + 'static {
+pub trait SocketRole: Send + 'static {
     /// The live frames this socket subscribes to.
     type Live: Clone + Send + 'static;
-    /// What [`Role::wake`] reports.
+    /// What [`SocketRole::wake`] reports.
     type Wake: Send;
     /// Who writes on this socket.
     const SENDER: Sender;
@@ -136,7 +136,7 @@ pub trait Role: Send + 'static {
     fn resync(&mut self, io: &mut Io) -> impl Future<Output = Result<(), Gone>> + Send;
     /// Resolves when the role's timer is due (never, for a role without one).
     fn wake(&mut self) -> impl Future<Output = Self::Wake> + Send + '_;
-    /// The timer that [`Role::wake`] reported.
+    /// The timer that [`SocketRole::wake`] reported.
     fn on_wake(
         &mut self,
         io: &mut Io,
@@ -165,7 +165,7 @@ fn admit(
 }
 
 /// Completes the handshake and runs the socket with the role `make` builds.
-fn accept<R: Role>(
+fn accept<R: SocketRole>(
     ws: WebSocketUpgrade,
     chat: Arc<Chat>,
     slot: SocketSlot,
@@ -180,7 +180,7 @@ fn accept<R: Role>(
 }
 
 /// The socket's loop, until the client goes, the service stops or the role closes it.
-async fn run<R: Role>(
+async fn run<R: SocketRole>(
     chat: Arc<Chat>,
     ws: WebSocket,
     _slot: SocketSlot,
@@ -261,7 +261,7 @@ async fn run<R: Role>(
 }
 
 /// What a step means for the loop: `None` to go on, else how the socket ends.
-async fn settle<R: Role>(
+async fn settle<R: SocketRole>(
     step: Result<Step, Gone>,
     role: &mut R,
     io: &mut Io,
@@ -283,7 +283,7 @@ async fn settle<R: Role>(
 }
 
 /// One text frame from the client.
-async fn handle_text<R: Role>(role: &mut R, io: &mut Io, text: &str) -> Result<Step, Gone> {
+async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Result<Step, Gone> {
     let received = Instant::now();
     let max = io.chat.limits.max_frame_bytes;
     if text.len() > max {
@@ -329,7 +329,7 @@ async fn handle_text<R: Role>(role: &mut R, io: &mut Io, text: &str) -> Result<S
 }
 
 /// `resume`: the stored messages after `after`, in order.
-async fn resume<R: Role>(
+async fn resume<R: SocketRole>(
     role: &mut R,
     io: &mut Io,
     conversation_id: Option<Uuid>,
@@ -352,7 +352,7 @@ async fn resume<R: Role>(
 
 /// A live frame, buffered until the turn ends: message frames once each and in order per
 /// conversation (a gap is filled from the database first), other frames as they come.
-async fn live<R: Role>(role: &mut R, io: &mut Io, f: R::Live) -> Result<(), Gone> {
+async fn live<R: SocketRole>(role: &mut R, io: &mut Io, f: R::Live) -> Result<(), Gone> {
     let (id, seq) = match role.route(&f) {
         Route::Skip => return Ok(()),
         Route::Frame => return io.writer.buffer(R::text(&f)).await,
@@ -374,7 +374,7 @@ async fn live<R: Role>(role: &mut R, io: &mut Io, f: R::Live) -> Result<(), Gone
 
 /// Ends a turn of the loop: the live frames already waiting (a bounded number) join the
 /// buffer, and everything buffered is written out together.
-async fn end_turn<R: Role>(
+async fn end_turn<R: SocketRole>(
     role: &mut R,
     io: &mut Io,
     rx: &mut broadcast::Receiver<R::Live>,
@@ -389,7 +389,12 @@ async fn end_turn<R: Role>(
 }
 
 /// Sends the stored messages of `id` after the last one sent, up to `until`; how many.
-async fn catch_up<R: Role>(role: &mut R, io: &mut Io, id: Uuid, until: i64) -> Result<usize, Gone> {
+async fn catch_up<R: SocketRole>(
+    role: &mut R,
+    io: &mut Io,
+    id: Uuid,
+    until: i64,
+) -> Result<usize, Gone> {
     let upto = role.tracker(id, 0).upto();
     let r = writer::replay(&mut io.writer, &io.chat, id, upto, until).await?;
     if let Some(last) = r.last {
