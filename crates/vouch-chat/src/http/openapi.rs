@@ -154,3 +154,40 @@ pub async fn openapi_json() -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_both_upgrades_list_their_answers() {
+        let doc = serde_json::to_value(super::document()).expect("document");
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r.strip_prefix("#/components/schemas/").expect(r);
+            assert!(schemas.contains_key(name), "{r} does not resolve");
+        }
+        for path in ["/api/v1/chat", "/api/v1/agent/ws"] {
+            let answers = &doc["paths"][path]["get"]["responses"];
+            for code in ["101", "400", "401", "403", "426", "429", "503"] {
+                assert!(answers.get(code).is_some(), "{path} {code}");
+            }
+        }
+    }
+}

@@ -30,12 +30,9 @@ use crate::storage::{Agent, ConversationState, Sender};
 #[utoipa::path(get, path = "/api/v1/agent/ws", tag = "agent",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "`bad_request`: not a WebSocket upgrade request", body = crate::http::error::ErrorBody),
         (status = 401, description = "`unauthorized`: no or a bad token", body = crate::http::error::ErrorBody),
         (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = crate::http::error::ErrorBody),
-        (status = 426, description = "`upgrade_required`: the connection cannot be upgraded", body = crate::http::error::ErrorBody),
-        (status = 429, description = "`rate_limited`: too many sockets from this address", body = crate::http::error::ErrorBody),
+        super::UpgradeAnswers,
     ))]
 pub async fn upgrade(
     State(chat): State<AppState>,

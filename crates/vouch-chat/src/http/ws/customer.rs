@@ -38,12 +38,9 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 #[utoipa::path(get, path = "/api/v1/chat", tag = "widget",
     params(("session_token" = String, Query, description = "The session's token from POST …/sessions")),
     responses(
-        (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "`bad_request`: not a WebSocket upgrade request", body = crate::http::error::ErrorBody),
         (status = 401, description = "`unauthorized`: unknown or expired session", body = crate::http::error::ErrorBody),
         (status = 403, description = "`origin_not_allowed`", body = crate::http::error::ErrorBody),
-        (status = 426, description = "`upgrade_required`: the connection cannot be upgraded", body = crate::http::error::ErrorBody),
-        (status = 429, description = "`rate_limited`: too many sockets from this address", body = crate::http::error::ErrorBody),
+        super::UpgradeAnswers,
     ))]
 pub async fn upgrade(
     State(chat): State<AppState>,

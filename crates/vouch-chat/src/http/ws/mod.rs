@@ -146,6 +146,29 @@ pub trait SocketRole: Send + 'static {
     fn on_ping(&mut self, chat: &Chat) -> impl Future<Output = Option<Close>> + Send;
 }
 
+/// The answers of both upgrade routes besides their own authentication refusals (the OpenAPI
+/// document lists them with each route).
+#[derive(utoipa::IntoResponses)]
+pub enum UpgradeAnswers {
+    #[response(status = 101, description = "Switching to the WebSocket protocol")]
+    Switching,
+    #[response(
+        status = 400,
+        description = "`bad_request`: not a WebSocket upgrade request"
+    )]
+    NotAnUpgrade(#[to_schema] crate::http::error::ErrorBody),
+    #[response(
+        status = 426,
+        description = "`upgrade_required`: the connection cannot be upgraded"
+    )]
+    CannotUpgrade(#[to_schema] crate::http::error::ErrorBody),
+    #[response(
+        status = 429,
+        description = "`rate_limited`: too many sockets from this address"
+    )]
+    TooManySockets(#[to_schema] crate::http::error::ErrorBody),
+}
+
 /// The per-address socket limit (`429`) and the upgrade request itself (its rejection's answer
 /// when it is not one), the same for both roles.
 fn admit(
