@@ -36,12 +36,12 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 
 /// The upgrade: session (401), origin (403), socket limit (429), then the socket.
 #[utoipa::path(get, path = "/api/v1/chat", tag = "widget",
-    params(("session_token" = String, Query, description = "The session's token from POST …/sessions")),
     responses(
         (status = 401, description = "`unauthorized`: unknown or expired session", body = crate::http::error::ErrorBody),
         (status = 403, description = "`origin_not_allowed`", body = crate::http::error::ErrorBody),
         super::UpgradeAnswers,
-    ))]
+    ),
+    params(("session_token" = String, Query, description = "The session's token from POST …/sessions")))]
 pub async fn upgrade(
     State(chat): State<AppState>,
     ClientAddr(client): ClientAddr,

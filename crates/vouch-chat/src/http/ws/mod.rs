@@ -1,5 +1,5 @@
 //! The two WebSockets — `GET /api/v1/chat` ([`customer`]) and `GET /api/v1/agent/ws` ([`agent`])
-//! — run on one driver ([`run`]): the read loop, the size check and the refusal of binary frames,
+//! — run on one driver (`run`): the read loop, the size check and the refusal of binary frames,
 //! parsing, `send` → ack, `resume`, live frames once each and in order (gaps filled from the
 //! database), the end of each turn (queued live frames join the turn's buffered frames and leave
 //! in one write), resync after the bus between nodes lost frames, ping and idle timeout, shutdown
@@ -10,8 +10,8 @@
 //! * agent: every conversation assigned to it (a seq tracker each), the waiting list on connect
 //!   and on resync, only the live frames meant for it, its sign-in re-checked at every ping.
 //!
-//! A message's path: [`run`] reads the frame → [`SocketRole::send`] → `crate::domain` (rules, rate)
-//! → `crate::storage` (stored, then acknowledged) → `crate::live::hub` (fan-out) → the [`run`]
+//! A message's path: `run` reads the frame → [`SocketRole::send`] → `crate::domain` (rules, rate)
+//! → `crate::storage` (stored, then acknowledged) → `crate::live::hub` (fan-out) → the `run`
 //! loop of every socket that follows the conversation.
 
 pub mod agent;
