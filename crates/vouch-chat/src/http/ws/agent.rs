@@ -243,6 +243,11 @@ impl SocketRole for AgentSocket {
         Ok(())
     }
 
+    /// Ends with its sign-in (checked at every ping) or the service.
+    fn ends_at(&self) -> Option<(tokio::time::Instant, Close)> {
+        None
+    }
+
     async fn wake(&mut self) -> Infallible {
         std::future::pending().await
     }

@@ -7,7 +7,6 @@
 //! token for the same `sub` (another `sub` ends the conversation and closes the socket). The
 //! session's expiry closes the socket.
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -77,15 +76,10 @@ pub async fn upgrade(
         Ok(conv) => conv.last_seq,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    super::accept(ws, chat.clone(), slot, live, move || {
-        let session_left =
-            Duration::from_millis((ctx.session.expires_at - now_millis()).max(0) as u64);
-        Customer {
-            ctx,
-            reauth_pending: false,
-            seen: SeqTracker::new(last_seq),
-            session_end: Box::pin(tokio::time::sleep(session_left)),
-        }
+    super::accept(ws, chat.clone(), slot, live, move || Customer {
+        ctx,
+        reauth_pending: false,
+        seen: SeqTracker::new(last_seq),
     })
 }
 
@@ -107,16 +101,6 @@ struct Customer {
     reauth_pending: bool,
     /// Message seqs this socket has sent: each message once, in order, whichever node wrote it.
     seen: SeqTracker,
-    /// Fires when the session expires.
-    session_end: Pin<Box<tokio::time::Sleep>>,
-}
-
-/// The customer's timers.
-enum Wake {
-    /// The verified identity's deadline passed.
-    Identity,
-    /// The session expired.
-    SessionEnd,
 }
 
 impl Customer {
@@ -140,7 +124,8 @@ impl Customer {
 
 impl SocketRole for Customer {
     type Live = ConversationFrame;
-    type Wake = Wake;
+    /// The verified identity's deadline passed.
+    type Wake = ();
     const SENDER: Sender = Sender::Customer;
 
     fn route(&self, f: &ConversationFrame) -> Route {
@@ -251,29 +236,28 @@ impl SocketRole for Customer {
         Ok(())
     }
 
-    async fn wake(&mut self) -> Wake {
+    /// The session's expiry closes the socket.
+    fn ends_at(&self) -> Option<(tokio::time::Instant, Close)> {
+        let left = (self.ctx.session.expires_at - now_millis()).max(0) as u64;
+        let at = tokio::time::Instant::now() + Duration::from_millis(left);
+        Some((at, (CLOSE_POLICY, "session expired")))
+    }
+
+    async fn wake(&mut self) {
         let deadline = if self.reauth_pending {
             None
         } else {
             self.ctx.identity_deadline()
         };
-        tokio::select! {
-            _ = sleep_until_unix(deadline) => Wake::Identity,
-            _ = self.session_end.as_mut() => Wake::SessionEnd,
-        }
+        sleep_until_unix(deadline).await
     }
 
-    async fn on_wake(&mut self, io: &mut Io, wake: Wake) -> Result<Step, Gone> {
-        match wake {
-            Wake::Identity => {
-                if !self.identity_valid(&io.chat).await {
-                    self.reauth_pending = true;
-                    io.writer.text(&frames::reauth_required()).await?;
-                }
-                Ok(Step::Continue)
-            }
-            Wake::SessionEnd => Ok(Step::Close((CLOSE_POLICY, "session expired"))),
+    async fn on_wake(&mut self, io: &mut Io, (): ()) -> Result<Step, Gone> {
+        if !self.identity_valid(&io.chat).await {
+            self.reauth_pending = true;
+            io.writer.text(&frames::reauth_required()).await?;
         }
+        Ok(Step::Continue)
     }
 
     async fn on_ping(&mut self, _chat: &Chat) -> Option<Close> {

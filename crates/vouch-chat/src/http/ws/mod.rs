@@ -134,6 +134,8 @@ pub trait SocketRole: Send + 'static {
         -> impl Future<Output = Result<Step, Gone>> + Send;
     /// After the bus between nodes lost frames: catch up from the database.
     fn resync(&mut self, io: &mut Io) -> impl Future<Output = Result<(), Gone>> + Send;
+    /// When the socket ends on its own, and with which close (checked once, at the start).
+    fn ends_at(&self) -> Option<(tokio::time::Instant, Close)>;
     /// Resolves when the role's timer is due (never, for a role without one).
     fn wake(&mut self) -> impl Future<Output = Self::Wake> + Send + '_;
     /// The timer that [`SocketRole::wake`] reported.
@@ -224,6 +226,15 @@ async fn run<R: SocketRole>(
     let mut ping = tokio::time::interval(writer::PING_EVERY);
     ping.tick().await;
     let mut last_seen = Instant::now();
+    let ends = role.ends_at();
+    let end_close = ends.map(|(_, close)| close);
+    let end = async move {
+        match ends {
+            Some((at, _)) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(end);
     let ending: Ending = loop {
         tokio::select! {
             msg = stream.next() => {
@@ -264,6 +275,7 @@ async fn run<R: SocketRole>(
                     break None;
                 }
             }
+            _ = &mut end => break end_close,
             _ = shutdown.changed() => break Some((CLOSE_AWAY, "server shutting down")),
             _ = ping.tick() => {
                 if let Some(close) = role.on_ping(&io.chat).await {
