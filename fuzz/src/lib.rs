@@ -7,6 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
+pub mod targets;
+
 use vouch_jwt::{KeySet, SigningKey, SourceKey, Validation, Verified, VerifyError};
 
 /// The fixed "now" of every verification, so committed tokens never expire.

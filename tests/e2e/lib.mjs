@@ -24,6 +24,8 @@ export function runVouch(args, { input, env } = {}) {
     child.stderr.on('data', (d) => { stderr += d; });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A command that exits before reading its stdin closes the pipe: that is its answer, not an error.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

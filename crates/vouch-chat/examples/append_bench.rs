@@ -1,5 +1,5 @@
 //! A quick, bounded bench of durable appends: many conversations append concurrently to one SQLite
-//! database (WAL, `synchronous=FULL`) through [`Store::append_message`]; prints messages/s and the
+//! database (WAL, `synchronous=FULL`) through `ConversationStore::append_message`; prints messages/s and the
 //! append ("ack") latency p50/p99 as one JSON line.
 //!
 //! `cargo run --release -p vouch-chat --example append_bench -- [CONVERSATIONS] [MESSAGES_EACH] [DIR]`

@@ -9,8 +9,8 @@
 //!   [`error::ErrorCode`] the edges map to `/api/` answers and `error` frames.
 //! * `live/` — the fan-out of frames (in process, and between nodes over NATS) and the
 //!   WebSocket frame formats.
-//! * `storage/` — the [`storage::Store`] trait with its SQLite and PostgreSQL back-ends (where a
-//!   message is stored: [`storage::Store::append_message`]).
+//! * `storage/` — the [`storage::Store`] capability traits and their SQLite and PostgreSQL
+//!   back-ends (where a message is stored: [`storage::ConversationStore::append_message`]).
 //! * `keys/` — fetching and caching the public keys that verify customer tokens.
 //! * `assets/` — the browser code (widget, console, admin pages), embedded.
 //! * `metrics.rs` — the Prometheus metrics of one service (`GET /metrics`).

@@ -112,6 +112,20 @@ fn entry_err(context: String, error: impl ToString) -> KeySourceError {
     }
 }
 
+/// An entry's optional `kid`: absent or null, or a string of 1 to [`crate::MAX_KID_LEN`] characters.
+fn kid_of(entry: &Map<String, Value>, ctx: &str) -> Result<Option<String>, KeySourceError> {
+    match entry.get("kid") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= crate::MAX_KID_LEN => {
+            Ok(Some(s.clone()))
+        }
+        Some(_) => Err(entry_err(
+            ctx.to_string(),
+            "\"kid\" must be a string of 1 to 256 characters",
+        )),
+    }
+}
+
 /// Finds the format of `body` by its content and reads every key in it.
 pub fn parse_key_source(body: &[u8]) -> Result<(KeySourceFormat, KeySet), KeySourceError> {
     if body.len() > MAX_SOURCE_BYTES {
@@ -216,18 +230,7 @@ fn parse_multi_key_list(entries: &[Value]) -> Result<KeySet, KeySourceError> {
         let Value::Object(obj) = entry else {
             return Err(entry_err(ctx, "not a JSON object"));
         };
-        let kid = match obj.get("kid") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= crate::MAX_KID_LEN => {
-                Some(s.clone())
-            }
-            Some(_) => {
-                return Err(entry_err(
-                    ctx,
-                    "\"kid\" must be a string of 1 to 256 characters",
-                ))
-            }
-        };
+        let kid = kid_of(obj, &ctx)?;
         let pem_b64 = match obj.get("publicKey") {
             Some(Value::String(s)) => s,
             Some(_) => {
@@ -322,18 +325,7 @@ fn parse_jwks(entries: &[Value]) -> Result<KeySet, KeySourceError> {
         {
             return Err(entry_err(ctx, KeyError::PrivateKeyGiven));
         }
-        let kid = match jwk.get("kid") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= crate::MAX_KID_LEN => {
-                Some(s.clone())
-            }
-            Some(_) => {
-                return Err(entry_err(
-                    ctx,
-                    "\"kid\" must be a string of 1 to 256 characters",
-                ))
-            }
-        };
+        let kid = kid_of(jwk, &ctx)?;
         let n = jwk_uint(jwk, "n").map_err(|e| entry_err(ctx.clone(), e))?;
         let e = jwk_uint(jwk, "e").map_err(|e| entry_err(ctx.clone(), e))?;
         let key = PublicKey::from_components(&n, &e).map_err(|e| entry_err(ctx.clone(), e))?;

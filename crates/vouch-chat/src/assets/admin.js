@@ -1,524 +1,472 @@
 /*
  * vouch admin pages (/admin): chat authentication settings, widgets (with the snippet
- * to paste), verification failures. Cookie-authenticated, same origin; all data is
- * rendered with textContent / form values, never as HTML.
+ * to paste), verification failures. An ES module; cookie-authenticated, same origin (see
+ * common.js); all data is rendered with textContent / form values, never as HTML.
  */
-(function () {
-  'use strict';
 
-  function $(id) {
-    return document.getElementById(id);
+import { $, el, clear, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
+
+function setText(id, text) {
+  var n = $(id);
+  n.textContent = text || '';
+  show(n, !!text);
+}
+
+function fmtTime(iso) {
+  var d = new Date(iso);
+  return isNaN(d.getTime()) ? String(iso || '') : d.toLocaleString();
+}
+
+// ------------------------------------------------------------------ login
+
+var me = null;
+
+function showLogin(message) {
+  me = null;
+  show($('app'), false);
+  show($('who'), false);
+  show($('login'), true);
+  setText('login-error', message);
+}
+
+function onLogin(ev) {
+  ev.preventDefault();
+  var email = $('agent-email').value.trim();
+  var password = $('agent-password').value;
+  if (!email || !password) {
+    setText('login-error', 'Enter your email and password.');
+    return;
   }
-
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = String(text);
-    return e;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  function show(node, on) {
-    node.hidden = !on;
-  }
-
-  function setText(id, text) {
-    var n = $(id);
-    n.textContent = text || '';
-    show(n, !!text);
-  }
-
-  function fmtTime(iso) {
-    var d = new Date(iso);
-    return isNaN(d.getTime()) ? String(iso || '') : d.toLocaleString();
-  }
-
-  function api(method, path, body) {
-    var opts = { method: method, credentials: 'same-origin', cache: 'no-store', headers: {} };
-    if (body !== undefined) {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.body = JSON.stringify(body);
+  $('agent-login').disabled = true;
+  api('POST', '/api/v1/agent/login', { email: email, password: password }).then(function (r) {
+    $('agent-login').disabled = false;
+    if (r.status === 200) {
+      $('agent-password').value = '';
+      setText('login-error', '');
+      return loadMe();
     }
-    return fetch(path, opts).then(function (res) {
-      return res.text().then(function (t) {
-        var b = null;
-        try {
-          b = t ? JSON.parse(t) : null;
-        } catch (e) {
-          b = null;
-        }
-        if (res.status === 401 && me && path !== '/api/v1/agent/login') {
-          showLogin('Your session has ended. Please sign in again.');
-        }
-        return { status: res.status, body: b };
-      });
-    }, function () {
-      return { status: 0, body: null };
-    });
-  }
+    if (r.status === 401) setText('login-error', 'Wrong email or password.');
+    else setText('login-error', apiMessage(r, 'Sign-in failed'));
+  });
+}
 
-  function apiMessage(r, fallback) {
-    if (r.status === 0) return "The chat service can't be reached right now. Try again in a moment.";
-    if (r.status === 403 && r.body && r.body.error === 'forbidden') return 'Only administrators may do this.';
-    if (r.body && typeof r.body.message === 'string' && r.body.message) return r.body.message;
-    if (r.body && typeof r.body.error === 'string') return fallback + ' (' + r.body.error + ').';
-    return fallback + ' (HTTP ' + r.status + ').';
-  }
-
-  // ------------------------------------------------------------------ login
-
-  var me = null;
-
-  function showLogin(message) {
-    me = null;
-    show($('app'), false);
-    show($('who'), false);
-    show($('login'), true);
-    setText('login-error', message);
-  }
-
-  function onLogin(ev) {
-    ev.preventDefault();
-    var email = $('agent-email').value.trim();
-    var password = $('agent-password').value;
-    if (!email || !password) {
-      setText('login-error', 'Enter your email and password.');
+function loadMe() {
+  return api('GET', '/api/v1/agent/me').then(function (r) {
+    if (r.status !== 200 || !r.body) {
+      showLogin(r.status === 401 ? '' : apiMessage(r, 'Could not load your account'));
       return;
     }
-    $('agent-login').disabled = true;
-    api('POST', '/api/v1/agent/login', { email: email, password: password }).then(function (r) {
-      $('agent-login').disabled = false;
-      if (r.status === 200) {
-        $('agent-password').value = '';
-        setText('login-error', '');
-        return loadMe();
-      }
-      if (r.status === 401) setText('login-error', 'Wrong email or password.');
-      else setText('login-error', apiMessage(r, 'Sign-in failed'));
-    });
-  }
-
-  function loadMe() {
-    return api('GET', '/api/v1/agent/me').then(function (r) {
-      if (r.status !== 200 || !r.body) {
-        showLogin(r.status === 401 ? '' : apiMessage(r, 'Could not load your account'));
-        return;
-      }
-      me = r.body;
-      show($('login'), false);
-      show($('who'), true);
-      $('who-name').textContent = (me.name || me.email || '') + (me.role ? ' \u00b7 ' + me.role : '');
-      if (me.role !== 'admin') {
-        show($('app'), false);
-        show($('login'), true);
-        setText('login-error', 'This page is for administrators. You are signed in as an agent: use the agent console at /agent, or sign in with an admin account.');
-        return;
-      }
-      show($('app'), true);
-      loadAll();
-    });
-  }
-
-  function logout() {
-    api('POST', '/api/v1/agent/logout').then(function () {
-      showLogin('You have signed out.');
-    });
-  }
-
-  // ------------------------------------------------------------------- tabs
-
-  var TABS = ['settings', 'widgets', 'failures'];
-
-  function selectTab(name) {
-    TABS.forEach(function (t) {
-      $('tab-' + t).setAttribute('aria-selected', t === name ? 'true' : 'false');
-      show($('sec-' + t), t === name);
-    });
-    if (name === 'failures') loadFailures();
-  }
-
-  function loadAll() {
-    setText('admin-error', '');
-    loadSettings().then(loadWidgets);
-  }
-
-  // ------------------------------------------------------- form field errors
-
-  function clearFieldErrors(form) {
-    Array.prototype.forEach.call(form.querySelectorAll('[data-field]'), function (input) {
-      input.removeAttribute('aria-invalid');
-      input.removeAttribute('aria-describedby');
-      var e = $(input.id + '-error');
-      if (e) setText(e.id, '');
-    });
-  }
-
-  /* Shows a 422 {field, message} next to the named field; false if no such field. */
-  function showFieldError(form, field, message) {
-    var base = String(field || '').split(/[.[]/)[0];
-    var input = form.querySelector('[data-field="' + (/^[a-z_]+$/.test(base) ? base : '-') + '"]');
-    if (!input) return false;
-    input.setAttribute('aria-invalid', 'true');
-    input.setAttribute('aria-describedby', input.id + '-error');
-    setText(input.id + '-error', message);
-    input.focus();
-    return true;
-  }
-
-  function showSaveError(form, r, generalId, fallback) {
-    var msg = apiMessage(r, fallback);
-    if (r.status === 422 && r.body && r.body.field && showFieldError(form, r.body.field, msg)) {
-      setText(generalId, 'Not saved: please correct the highlighted field.');
-    } else {
-      setText(generalId, msg);
+    me = r.body;
+    show($('login'), false);
+    show($('who'), true);
+    $('who-name').textContent = (me.name || me.email || '') + (me.role ? ' \u00b7 ' + me.role : '');
+    if (me.role !== 'admin') {
+      show($('app'), false);
+      show($('login'), true);
+      setText('login-error', 'This page is for administrators. You are signed in as an agent: use the agent console at /agent, or sign in with an admin account.');
+      return;
     }
-  }
+    show($('app'), true);
+    loadAll();
+  });
+}
 
-  // -------------------------------------------------------- auth settings
+function logout() {
+  api('POST', '/api/v1/agent/logout').then(function () {
+    showLogin('You have signed out.');
+  });
+}
 
-  var settings = [];
-  var editingSetting = null;
+// ------------------------------------------------------------------- tabs
 
-  function loadSettings() {
-    return api('GET', '/api/v1/admin/auth-settings').then(function (r) {
-      if (r.status !== 200 || !r.body || !Array.isArray(r.body.auth_settings)) {
-        if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the chat authentication settings'));
-        return;
-      }
-      settings = r.body.auth_settings;
-      renderSettings();
-      renderAuthSelect();
-    });
-  }
+var TABS = ['settings', 'widgets', 'failures'];
 
-  function renderSettings() {
-    var tb = $('settings-rows');
-    clear(tb);
-    show($('settings-empty'), settings.length === 0);
-    settings.forEach(function (s) {
-      var tr = el('tr');
-      tr.setAttribute('data-testid', 'settings-row');
-      tr.setAttribute('data-id', String(s.id));
-      tr.appendChild(el('td', '', s.name));
-      tr.appendChild(el('td', 'mono', s.public_key_url));
-      tr.appendChild(el('td', 'mono', s.function_name));
-      tr.appendChild(el('td', '', s.issuer || '\u2014'));
-      tr.appendChild(el('td', '', s.leeway_secs != null ? s.leeway_secs + ' s' : '\u2014'));
-      tr.appendChild(el('td', '', s.key_count != null ? s.key_count : '\u2014'));
-      var td = el('td');
-      var b = el('button', 'btn btn-secondary', 'Edit');
-      b.type = 'button';
-      b.setAttribute('data-testid', 'settings-edit');
-      b.addEventListener('click', function () {
-        editSetting(s);
-      });
-      td.appendChild(b);
-      tr.appendChild(td);
-      tb.appendChild(tr);
-    });
-  }
+function selectTab(name) {
+  TABS.forEach(function (t) {
+    $('tab-' + t).setAttribute('aria-selected', t === name ? 'true' : 'false');
+    show($('sec-' + t), t === name);
+  });
+  if (name === 'failures') loadFailures();
+}
 
-  function editSetting(s) {
-    editingSetting = s ? s.id : null;
-    var form = $('settings-form');
-    clearFieldErrors(form);
-    setText('settings-error', '');
-    setText('settings-saved', '');
-    $('settings-form-title').textContent = s ? 'Edit \u201c' + s.name + '\u201d' : 'New chat authentication setting';
-    $('settings-name').value = s ? s.name || '' : '';
-    $('settings-key-url').value = s ? s.public_key_url || '' : '';
-    $('settings-function').value = s ? s.function_name || '' : '';
-    $('settings-issuer').value = s ? s.issuer || '' : '';
-    $('settings-leeway').value = s && s.leeway_secs != null ? String(s.leeway_secs) : '';
-    show($('settings-cancel'), !!s);
-    $('settings-name').focus();
-  }
+function loadAll() {
+  setText('admin-error', '');
+  loadSettings().then(loadWidgets);
+}
 
-  function saveSetting(ev) {
-    ev.preventDefault();
-    var form = $('settings-form');
-    clearFieldErrors(form);
-    setText('settings-error', '');
-    setText('settings-saved', '');
-    var body = {
-      name: $('settings-name').value.trim(),
-      public_key_url: $('settings-key-url').value.trim(),
-      function_name: $('settings-function').value.trim()
-    };
-    var issuer = $('settings-issuer').value.trim();
-    body.issuer = issuer ? issuer : null;
-    var leeway = $('settings-leeway').value.trim();
-    if (leeway) {
-      if (!/^\d+$/.test(leeway)) {
-        showFieldError(form, 'leeway_secs', 'The leeway is a whole number of seconds.');
-        return;
-      }
-      body.leeway_secs = Number(leeway);
+/* GET a list (the array in body[field]) and hand it to `use`; a failure is shown in admin-error. */
+function loadList(path, field, failure, use) {
+  return api('GET', path).then(function (r) {
+    if (r.status !== 200 || !r.body || !Array.isArray(r.body[field])) {
+      if (r.status !== 401) setText('admin-error', apiMessage(r, failure));
+      return;
     }
-    var editing = editingSetting;
-    $('settings-save').disabled = true;
-    setText('settings-saved', 'Saving \u2014 fetching the public key\u2026');
-    var req = editing == null
-      ? api('POST', '/api/v1/admin/auth-settings', body)
-      : api('PUT', '/api/v1/admin/auth-settings/' + encodeURIComponent(editing), body);
-    req.then(function (r) {
-      $('settings-save').disabled = false;
-      setText('settings-saved', '');
-      if (r.status === 200 || r.status === 201) {
-        var n = r.body && r.body.key_count != null ? r.body.key_count : null;
-        editSetting(null);
-        setText('settings-saved', 'Saved.' + (n != null ? ' ' + n + (n === 1 ? ' key' : ' keys') + ' found at the public key URL.' : ''));
-        loadSettings();
-        return;
-      }
-      if (r.status === 401) return;
-      showSaveError(form, r, 'settings-error', 'The setting could not be saved');
+    use(r.body[field]);
+  });
+}
+
+/*
+ * Fills the table body `<prefix>-rows` with one row an item (data-testid `<prefix>-row`, its
+ * id(item) in the attribute `idAttr`), its cells(item) as [class, text], and an Edit button
+ * (`<prefix>-edit`) that calls edit(item); `<prefix>-empty` shows when there are none.
+ */
+function fillTable(prefix, items, idAttr, id, cells, edit) {
+  var tb = $(prefix + '-rows');
+  clear(tb);
+  show($(prefix + '-empty'), items.length === 0);
+  items.forEach(function (item) {
+    var tr = el('tr');
+    tr.setAttribute('data-testid', prefix + '-row');
+    tr.setAttribute(idAttr, String(id(item)));
+    cells(item).forEach(function (c) {
+      tr.appendChild(el('td', c[0], c[1]));
     });
-  }
-
-  // ---------------------------------------------------------------- widgets
-
-  var widgets = [];
-  var editingWidget = null;
-
-  function renderAuthSelect() {
-    var sel = $('widget-auth');
-    var current = sel.value;
-    clear(sel);
-    var none = el('option', '', 'None (anonymous chat)');
-    none.value = '';
-    sel.appendChild(none);
-    settings.forEach(function (s) {
-      var o = el('option', '', s.name + ' (' + s.function_name + ')');
-      o.value = String(s.id);
-      sel.appendChild(o);
+    var td = el('td');
+    var b = el('button', 'btn btn-secondary', 'Edit');
+    b.type = 'button';
+    b.setAttribute('data-testid', prefix + '-edit');
+    b.addEventListener('click', function () {
+      edit(item);
     });
-    sel.value = current;
-    if (sel.value !== current) sel.value = '';
-  }
+    td.appendChild(b);
+    tr.appendChild(td);
+    tb.appendChild(tr);
+  });
+}
 
-  function settingName(id) {
-    if (id == null || id === '') return 'None';
-    for (var i = 0; i < settings.length; i++) {
-      if (String(settings[i].id) === String(id)) return settings[i].name;
-    }
-    return String(id);
-  }
+// ------------------------------------------------------- form field errors
 
-  /* The id as the server gave it (string or number), from the select's string value. */
-  function settingId(value) {
-    for (var i = 0; i < settings.length; i++) {
-      if (String(settings[i].id) === value) return settings[i].id;
-    }
-    return value;
-  }
+function clearFieldErrors(form) {
+  Array.prototype.forEach.call(form.querySelectorAll('[data-field]'), function (input) {
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-describedby');
+    var e = $(input.id + '-error');
+    if (e) setText(e.id, '');
+  });
+}
 
-  function loadWidgets() {
-    return api('GET', '/api/v1/admin/widgets').then(function (r) {
-      if (r.status !== 200 || !r.body || !Array.isArray(r.body.widgets)) {
-        if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the widgets'));
-        return;
-      }
-      widgets = r.body.widgets;
-      renderWidgets();
-    });
-  }
+/* Clears the form `<prefix>-form`'s field errors and its -error and -saved lines; returns it. */
+function resetForm(prefix) {
+  var form = $(prefix + '-form');
+  clearFieldErrors(form);
+  setText(prefix + '-error', '');
+  setText(prefix + '-saved', '');
+  return form;
+}
 
-  function renderWidgets() {
-    var tb = $('widget-rows');
-    clear(tb);
-    show($('widget-empty'), widgets.length === 0);
-    widgets.forEach(function (w) {
-      var tr = el('tr');
-      tr.setAttribute('data-testid', 'widget-row');
-      tr.setAttribute('data-app-id', String(w.app_id));
-      tr.appendChild(el('td', '', w.name));
-      tr.appendChild(el('td', 'mono', w.app_id));
-      tr.appendChild(el('td', 'mono pre', (Array.isArray(w.allowed_origins) ? w.allowed_origins : []).join('\n')));
-      tr.appendChild(el('td', '', settingName(w.auth_settings_id)));
-      tr.appendChild(el('td', '', w.require_auth ? 'Yes' : 'No'));
-      var td = el('td');
-      var b = el('button', 'btn btn-secondary', 'Edit');
-      b.type = 'button';
-      b.setAttribute('data-testid', 'widget-edit');
-      b.addEventListener('click', function () {
-        editWidget(w);
-      });
-      td.appendChild(b);
-      tr.appendChild(td);
-      tb.appendChild(tr);
-    });
-  }
+/* Shows a 422 {field, message} next to the named field; false if no such field. */
+function showFieldError(form, field, message) {
+  var base = String(field || '').split(/[.[]/)[0];
+  var input = form.querySelector('[data-field="' + (/^[a-z_]+$/.test(base) ? base : '-') + '"]');
+  if (!input) return false;
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', input.id + '-error');
+  setText(input.id + '-error', message);
+  input.focus();
+  return true;
+}
 
-  function showSnippet(snippet) {
-    $('widget-snippet').value = snippet || '';
-    $('widget-copied').textContent = '';
-    show($('snippet-box'), !!snippet);
+function showSaveError(form, r, generalId, fallback) {
+  var msg = apiMessage(r, fallback);
+  if (r.status === 422 && r.body && r.body.field && showFieldError(form, r.body.field, msg)) {
+    setText(generalId, 'Not saved: please correct the highlighted field.');
+  } else {
+    setText(generalId, msg);
   }
+}
 
-  function editWidget(w) {
-    editingWidget = w ? w.app_id : null;
-    var form = $('widget-form');
-    clearFieldErrors(form);
-    setText('widget-error', '');
-    setText('widget-saved', '');
-    $('widget-form-title').textContent = w ? 'Edit \u201c' + w.name + '\u201d' : 'New widget';
-    $('widget-name').value = w ? w.name || '' : '';
-    $('widget-title').value = w ? w.title || '' : '';
-    $('widget-origins').value = w && Array.isArray(w.allowed_origins) ? w.allowed_origins.join('\n') : '';
+// -------------------------------------------------------- auth settings
+
+var settings = [];
+var editingSetting = null;
+
+function loadSettings() {
+  return loadList('/api/v1/admin/auth-settings', 'auth_settings', 'Could not load the chat authentication settings', function (list) {
+    settings = list;
+    renderSettings();
     renderAuthSelect();
-    $('widget-auth').value = w && w.auth_settings_id != null ? String(w.auth_settings_id) : '';
-    $('widget-require-auth').checked = !!(w && w.require_auth);
-    show($('widget-cancel'), !!w);
-    showSnippet(w ? w.snippet : '');
-    $('widget-name').focus();
-  }
+  });
+}
 
-  function saveWidget(ev) {
-    ev.preventDefault();
-    var form = $('widget-form');
-    clearFieldErrors(form);
-    setText('widget-error', '');
-    setText('widget-saved', '');
-    var origins = $('widget-origins').value.split(/\r?\n/).map(function (s) {
-      return s.trim();
-    }).filter(function (s) {
-      return s.length > 0;
-    });
-    var auth = $('widget-auth').value;
-    var body = {
-      name: $('widget-name').value.trim(),
-      allowed_origins: origins,
-      auth_settings_id: auth ? settingId(auth) : null,
-      require_auth: $('widget-require-auth').checked
-    };
-    var title = $('widget-title').value.trim();
-    if (title) body.title = title;
-    if (body.require_auth && !auth) {
-      showFieldError(form, 'auth_settings_id', 'A widget that requires sign-in needs a chat authentication setting.');
+function renderSettings() {
+  fillTable('settings', settings, 'data-id', function (s) {
+    return s.id;
+  }, function (s) {
+    var leeway = s.leeway_secs != null ? s.leeway_secs + ' s' : '\u2014';
+    var keys = s.key_count != null ? s.key_count : '\u2014';
+    return [['', s.name], ['mono', s.public_key_url], ['mono', s.function_name], ['', s.issuer || '\u2014'], ['', leeway], ['', keys]];
+  }, editSetting);
+}
+
+function editSetting(s) {
+  editingSetting = s ? s.id : null;
+  var form = resetForm('settings');
+  $('settings-form-title').textContent = s ? 'Edit \u201c' + s.name + '\u201d' : 'New chat authentication setting';
+  $('settings-name').value = s ? s.name || '' : '';
+  $('settings-key-url').value = s ? s.public_key_url || '' : '';
+  $('settings-function').value = s ? s.function_name || '' : '';
+  $('settings-issuer').value = s ? s.issuer || '' : '';
+  $('settings-leeway').value = s && s.leeway_secs != null ? String(s.leeway_secs) : '';
+  show($('settings-cancel'), !!s);
+  $('settings-name').focus();
+}
+
+function saveSetting(ev) {
+  ev.preventDefault();
+  var form = resetForm('settings');
+  var body = {
+    name: $('settings-name').value.trim(),
+    public_key_url: $('settings-key-url').value.trim(),
+    function_name: $('settings-function').value.trim()
+  };
+  var issuer = $('settings-issuer').value.trim();
+  body.issuer = issuer ? issuer : null;
+  var leeway = $('settings-leeway').value.trim();
+  if (leeway) {
+    if (!/^\d+$/.test(leeway)) {
+      showFieldError(form, 'leeway_secs', 'The leeway is a whole number of seconds.');
       return;
     }
-    var editing = editingWidget;
-    $('widget-save').disabled = true;
-    var req = editing == null
-      ? api('POST', '/api/v1/admin/widgets', body)
-      : api('PUT', '/api/v1/admin/widgets/' + encodeURIComponent(editing), body);
-    req.then(function (r) {
-      $('widget-save').disabled = false;
-      if (r.status === 200 || r.status === 201) {
-        var saved = r.body || {};
-        editingWidget = saved.app_id != null ? saved.app_id : editing;
-        $('widget-form-title').textContent = 'Edit \u201c' + (saved.name || body.name) + '\u201d';
-        show($('widget-cancel'), true);
-        setText('widget-saved', editing == null ? 'Widget created. Paste the snippet below into your site.' : 'Saved.');
-        showSnippet(saved.snippet || '');
-        loadWidgets();
-        return;
-      }
-      if (r.status === 401) return;
-      showSaveError(form, r, 'widget-error', 'The widget could not be saved');
-    });
+    body.leeway_secs = Number(leeway);
   }
-
-  function copySnippet() {
-    var ta = $('widget-snippet');
-    var text = ta.value;
-    function done(ok) {
-      $('widget-copied').textContent = ok ? 'Copied to the clipboard.' : 'Select the text and press Ctrl+C to copy.';
+  var editing = editingSetting;
+  $('settings-save').disabled = true;
+  setText('settings-saved', 'Saving \u2014 fetching the public key\u2026');
+  var req = editing == null
+    ? api('POST', '/api/v1/admin/auth-settings', body)
+    : api('PUT', '/api/v1/admin/auth-settings/' + encodeURIComponent(editing), body);
+  req.then(function (r) {
+    $('settings-save').disabled = false;
+    setText('settings-saved', '');
+    if (r.status === 200 || r.status === 201) {
+      var n = r.body && r.body.key_count != null ? r.body.key_count : null;
+      editSetting(null);
+      setText('settings-saved', 'Saved.' + (n != null ? ' ' + n + (n === 1 ? ' key' : ' keys') + ' found at the public key URL.' : ''));
+      loadSettings();
+      return;
     }
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(function () {
-        done(true);
-      }, function () {
-        ta.select();
-        done(false);
-      });
-    } else {
+    if (r.status === 401) return;
+    showSaveError(form, r, 'settings-error', 'The setting could not be saved');
+  });
+}
+
+// ---------------------------------------------------------------- widgets
+
+var widgets = [];
+var editingWidget = null;
+
+function renderAuthSelect() {
+  var sel = $('widget-auth');
+  var current = sel.value;
+  clear(sel);
+  var none = el('option', '', 'None (anonymous chat)');
+  none.value = '';
+  sel.appendChild(none);
+  settings.forEach(function (s) {
+    var o = el('option', '', s.name + ' (' + s.function_name + ')');
+    o.value = String(s.id);
+    sel.appendChild(o);
+  });
+  sel.value = current;
+  if (sel.value !== current) sel.value = '';
+}
+
+function settingName(id) {
+  if (id == null || id === '') return 'None';
+  for (var i = 0; i < settings.length; i++) {
+    if (String(settings[i].id) === String(id)) return settings[i].name;
+  }
+  return String(id);
+}
+
+/* The id as the server gave it (string or number), from the select's string value. */
+function settingId(value) {
+  for (var i = 0; i < settings.length; i++) {
+    if (String(settings[i].id) === value) return settings[i].id;
+  }
+  return value;
+}
+
+function loadWidgets() {
+  return loadList('/api/v1/admin/widgets', 'widgets', 'Could not load the widgets', function (list) {
+    widgets = list;
+    renderWidgets();
+  });
+}
+
+function renderWidgets() {
+  fillTable('widget', widgets, 'data-app-id', function (w) {
+    return w.app_id;
+  }, function (w) {
+    var origins = (Array.isArray(w.allowed_origins) ? w.allowed_origins : []).join('\n');
+    return [['', w.name], ['mono', w.app_id], ['mono pre', origins], ['', settingName(w.auth_settings_id)], ['', w.require_auth ? 'Yes' : 'No']];
+  }, editWidget);
+}
+
+function showSnippet(snippet) {
+  $('widget-snippet').value = snippet || '';
+  $('widget-copied').textContent = '';
+  show($('snippet-box'), !!snippet);
+}
+
+function editWidget(w) {
+  editingWidget = w ? w.app_id : null;
+  var form = resetForm('widget');
+  $('widget-form-title').textContent = w ? 'Edit \u201c' + w.name + '\u201d' : 'New widget';
+  $('widget-name').value = w ? w.name || '' : '';
+  $('widget-title').value = w ? w.title || '' : '';
+  $('widget-origins').value = w && Array.isArray(w.allowed_origins) ? w.allowed_origins.join('\n') : '';
+  renderAuthSelect();
+  $('widget-auth').value = w && w.auth_settings_id != null ? String(w.auth_settings_id) : '';
+  $('widget-require-auth').checked = !!(w && w.require_auth);
+  show($('widget-cancel'), !!w);
+  showSnippet(w ? w.snippet : '');
+  $('widget-name').focus();
+}
+
+function saveWidget(ev) {
+  ev.preventDefault();
+  var form = resetForm('widget');
+  var origins = $('widget-origins').value.split(/\r?\n/).map(function (s) {
+    return s.trim();
+  }).filter(function (s) {
+    return s.length > 0;
+  });
+  var auth = $('widget-auth').value;
+  var body = {
+    name: $('widget-name').value.trim(),
+    allowed_origins: origins,
+    auth_settings_id: auth ? settingId(auth) : null,
+    require_auth: $('widget-require-auth').checked
+  };
+  var title = $('widget-title').value.trim();
+  if (title) body.title = title;
+  if (body.require_auth && !auth) {
+    showFieldError(form, 'auth_settings_id', 'A widget that requires sign-in needs a chat authentication setting.');
+    return;
+  }
+  var editing = editingWidget;
+  $('widget-save').disabled = true;
+  var req = editing == null
+    ? api('POST', '/api/v1/admin/widgets', body)
+    : api('PUT', '/api/v1/admin/widgets/' + encodeURIComponent(editing), body);
+  req.then(function (r) {
+    $('widget-save').disabled = false;
+    if (r.status === 200 || r.status === 201) {
+      var saved = r.body || {};
+      editingWidget = saved.app_id != null ? saved.app_id : editing;
+      $('widget-form-title').textContent = 'Edit \u201c' + (saved.name || body.name) + '\u201d';
+      show($('widget-cancel'), true);
+      setText('widget-saved', editing == null ? 'Widget created. Paste the snippet below into your site.' : 'Saved.');
+      showSnippet(saved.snippet || '');
+      loadWidgets();
+      return;
+    }
+    if (r.status === 401) return;
+    showSaveError(form, r, 'widget-error', 'The widget could not be saved');
+  });
+}
+
+function copySnippet() {
+  var ta = $('widget-snippet');
+  var text = ta.value;
+  function done(ok) {
+    $('widget-copied').textContent = ok ? 'Copied to the clipboard.' : 'Select the text and press Ctrl+C to copy.';
+  }
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    navigator.clipboard.writeText(text).then(function () {
+      done(true);
+    }, function () {
       ta.select();
-      var ok = false;
-      try {
-        ok = document.execCommand('copy');
-      } catch (e) {
-        ok = false;
-      }
-      done(ok);
+      done(false);
+    });
+  } else {
+    ta.select();
+    var ok = false;
+    try {
+      ok = document.execCommand('copy');
+    } catch (e) {
+      ok = false;
     }
+    done(ok);
   }
+}
 
-  // ----------------------------------------------------- verification failures
+// ----------------------------------------------------- verification failures
 
-  function loadFailures() {
-    api('GET', '/api/v1/admin/verification-failures').then(function (r) {
-      if (r.status !== 200 || !r.body) {
-        if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the verification failures'));
-        return;
-      }
-      setText('admin-error', '');
-      var counts = r.body.counts && typeof r.body.counts === 'object' ? r.body.counts : {};
-      var box = $('failures-counts');
-      clear(box);
-      var reasons = Object.keys(counts).sort(function (a, b) {
-        return counts[b] - counts[a];
-      });
-      if (!reasons.length) box.appendChild(el('span', 'muted small', 'No failures counted.'));
-      reasons.forEach(function (k) {
-        var chip = el('span', 'count-chip', k);
-        chip.setAttribute('data-testid', 'failure-count');
-        chip.setAttribute('data-reason', k);
-        chip.appendChild(el('b', '', counts[k]));
-        box.appendChild(chip);
-      });
-      var recent = Array.isArray(r.body.recent) ? r.body.recent : [];
-      var tb = $('failures-rows');
-      clear(tb);
-      show($('failures-empty'), recent.length === 0);
-      recent.forEach(function (f) {
-        var tr = el('tr');
-        tr.setAttribute('data-testid', 'failure-row');
-        tr.setAttribute('data-reason', String(f.reason || ''));
-        tr.appendChild(el('td', '', fmtTime(f.at)));
-        tr.appendChild(el('td', '', f.reason || ''));
-        tr.appendChild(el('td', '', f.detail || ''));
-        tr.appendChild(el('td', 'mono', f.kid || '\u2014'));
-        tr.appendChild(el('td', 'mono', f.iss || '\u2014'));
-        tr.appendChild(el('td', 'mono', f.sub || '\u2014'));
-        tb.appendChild(tr);
-      });
+function loadFailures() {
+  api('GET', '/api/v1/admin/verification-failures').then(function (r) {
+    if (r.status !== 200 || !r.body) {
+      if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the verification failures'));
+      return;
+    }
+    setText('admin-error', '');
+    var counts = r.body.counts && typeof r.body.counts === 'object' ? r.body.counts : {};
+    var box = $('failures-counts');
+    clear(box);
+    var reasons = Object.keys(counts).sort(function (a, b) {
+      return counts[b] - counts[a];
     });
-  }
+    if (!reasons.length) box.appendChild(el('span', 'muted small', 'No failures counted.'));
+    reasons.forEach(function (k) {
+      var chip = el('span', 'count-chip', k);
+      chip.setAttribute('data-testid', 'failure-count');
+      chip.setAttribute('data-reason', k);
+      chip.appendChild(el('b', '', counts[k]));
+      box.appendChild(chip);
+    });
+    var recent = Array.isArray(r.body.recent) ? r.body.recent : [];
+    var tb = $('failures-rows');
+    clear(tb);
+    show($('failures-empty'), recent.length === 0);
+    recent.forEach(function (f) {
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'failure-row');
+      tr.setAttribute('data-reason', String(f.reason || ''));
+      tr.appendChild(el('td', '', fmtTime(f.at)));
+      tr.appendChild(el('td', '', f.reason || ''));
+      tr.appendChild(el('td', '', f.detail || ''));
+      tr.appendChild(el('td', 'mono', f.kid || '\u2014'));
+      tr.appendChild(el('td', 'mono', f.iss || '\u2014'));
+      tr.appendChild(el('td', 'mono', f.sub || '\u2014'));
+      tb.appendChild(tr);
+    });
+  });
+}
 
-  // -------------------------------------------------------------------- boot
+// -------------------------------------------------------------------- boot
 
-  function boot() {
-    $('login-form').addEventListener('submit', onLogin);
-    $('logout').addEventListener('click', logout);
-    TABS.forEach(function (t) {
-      $('tab-' + t).addEventListener('click', function () {
-        selectTab(t);
-      });
+function boot() {
+  onSignedOut(function () {
+    return me != null;
+  }, function () {
+    showLogin(SESSION_ENDED);
+  });
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout').addEventListener('click', logout);
+  TABS.forEach(function (t) {
+    $('tab-' + t).addEventListener('click', function () {
+      selectTab(t);
     });
-    $('settings-form').addEventListener('submit', saveSetting);
-    $('settings-new').addEventListener('click', function () {
-      editSetting(null);
-    });
-    $('settings-cancel').addEventListener('click', function () {
-      editSetting(null);
-    });
-    $('widget-form').addEventListener('submit', saveWidget);
-    $('widget-new').addEventListener('click', function () {
-      editWidget(null);
-    });
-    $('widget-cancel').addEventListener('click', function () {
-      editWidget(null);
-    });
-    $('widget-copy').addEventListener('click', copySnippet);
-    $('failures-refresh').addEventListener('click', loadFailures);
-    loadMe();
-  }
+  });
+  $('settings-form').addEventListener('submit', saveSetting);
+  $('settings-new').addEventListener('click', function () {
+    editSetting(null);
+  });
+  $('settings-cancel').addEventListener('click', function () {
+    editSetting(null);
+  });
+  $('widget-form').addEventListener('submit', saveWidget);
+  $('widget-new').addEventListener('click', function () {
+    editWidget(null);
+  });
+  $('widget-cancel').addEventListener('click', function () {
+    editWidget(null);
+  });
+  $('widget-copy').addEventListener('click', copySnippet);
+  $('failures-refresh').addEventListener('click', loadFailures);
+  loadMe();
+}
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
-})();
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+else boot();

@@ -138,7 +138,7 @@ pub(crate) async fn add_agent(
     };
     match store.insert_agent(&agent, &hash).await {
         Ok(()) => Ok(agent),
-        Err(StoreError::Conflict(m)) => Err(ChatError::Conflict(m)),
+        Err(StoreError::Conflict(m)) => Err(ChatError::Conflict(m.to_string())),
         Err(e) => Err(e.into()),
     }
 }

@@ -356,7 +356,7 @@ impl Chat {
             .end_conversation(id, "The conversation has ended.", now_millis())
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(m) => ChatError::Conflict(m),
+                StoreError::Conflict(m) => ChatError::Conflict(m.to_string()),
                 StoreError::NotFound => ChatError::no_such_conversation(),
                 other => other.into(),
             })?;

@@ -5,7 +5,7 @@
 //! * `agent.rs`, `admin.rs`, `contacts.rs` — the console's JSON API.
 //! * `ws/` — the two WebSockets: one driver (`ws/mod.rs`), the customer's and the agent's role
 //!   (`ws/customer.rs`, `ws/agent.rs`), the writer and the protocol's limits (`ws/writer.rs`).
-//! * `pages.rs` — the widget script, console and admin pages, static files.
+//! * `pages.rs` — the widget's bootstrapper and modules, console and admin pages, static files.
 //! * `auth.rs` — agent/admin authentication (Bearer or cookie, with origin checks).
 //! * `middleware.rs` — security headers and request logging without secrets.
 //! * `request_id.rs` — the `x-request-id` of every request (kept if safe, else generated).
@@ -96,6 +96,14 @@ pub fn router(chat: Arc<Chat>) -> Router {
         .route(
             "/livechatwidget/scripts/LiveChatBootstrapper.js",
             get(pages::widget_js),
+        )
+        .route(
+            "/livechatwidget/scripts/widget/{name}",
+            get(pages::widget_module_latest),
+        )
+        .route(
+            "/livechatwidget/scripts/widget/{version}/{name}",
+            get(pages::widget_module),
         )
         .route("/agent", get(pages::agent_page))
         .route("/admin", get(pages::admin_page))

@@ -1,4 +1,4 @@
-//! The widget script, the console and admin pages, and their static files.
+//! The widget's bootstrapper and modules, the console and admin pages, and their static files.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
@@ -7,22 +7,53 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use crate::assets;
 
-/// `GET /livechatwidget/scripts/LiveChatBootstrapper.js` — any site may load it.
+/// `GET /livechatwidget/scripts/LiveChatBootstrapper.js` — any site may load it. Cached
+/// briefly: it names the current version of the widget's modules.
 pub async fn widget_js() -> Response {
+    cross_origin_script(assets::widget_bootstrapper(), "public, max-age=300")
+}
+
+/// `GET /livechatwidget/scripts/widget/{version}/{name}` — the widget's modules, which the
+/// bootstrapper imports cross-origin from the host page (a CORS request, hence
+/// `Access-Control-Allow-Origin`). The current version's are cached for good; a stale
+/// bootstrapper's version gets the current modules, revalidated each time.
+pub async fn widget_module(Path((version, name)): Path<(String, String)>) -> Response {
+    let cache = if version == assets::widget_version() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    match assets::widget_module(&name) {
+        Some((_, body)) => cross_origin_script(body, cache),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// `GET /livechatwidget/scripts/widget/{name}` — a module by its unversioned path (the agent
+/// console imports `wire.js` from here), revalidated each time.
+pub async fn widget_module_latest(Path(name): Path<String>) -> Response {
+    match assets::widget_module(&name) {
+        Some((_, body)) => cross_origin_script(body, "no-cache"),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// A script any site may load, as a classic script or as a module.
+fn cross_origin_script(body: &'static str, cache: &'static str) -> Response {
     (
         [
             (
                 header::CONTENT_TYPE,
                 "application/javascript; charset=utf-8",
             ),
-            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::CACHE_CONTROL, cache),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         [(
             HeaderName::from_static("cross-origin-resource-policy"),
             "cross-origin",
         )],
-        assets::WIDGET_JS,
+        body,
     )
         .into_response()
 }
@@ -58,11 +89,11 @@ fn page(chat: &AppState, html: &'static str) -> Response {
 }
 
 pub async fn agent_page(State(chat): State<AppState>) -> Response {
-    page(&chat, assets::AGENT_HTML)
+    page(&chat, assets::agent_html())
 }
 
 pub async fn admin_page(State(chat): State<AppState>) -> Response {
-    page(&chat, assets::ADMIN_HTML)
+    page(&chat, assets::admin_html())
 }
 
 /// `GET /static/{name}`

@@ -216,7 +216,7 @@ pub struct ContactKey {
     pub fields: ContactFields,
 }
 
-/// What a new customer session stores ([`crate::storage::Store::start_session`]).
+/// What a new customer session stores ([`crate::storage::SessionStore::start_session`]).
 #[derive(Debug, Clone)]
 pub struct SessionStart {
     /// The verified customer; `None` for a Not verified session (always a new conversation).
@@ -230,7 +230,7 @@ pub struct SessionStart {
     pub session: CustomerSession,
 }
 
-/// What [`crate::storage::Store::start_session`] stored.
+/// What [`crate::storage::SessionStore::start_session`] stored.
 #[derive(Debug, Clone)]
 pub struct SessionStarted {
     pub contact: Option<Contact>,
@@ -292,7 +292,7 @@ pub struct Message {
     pub client_msg_id: Option<String>,
 }
 
-/// The outcome of [`crate::storage::Store::append_message`].
+/// The outcome of [`crate::storage::ConversationStore::append_message`].
 #[derive(Debug, Clone)]
 pub struct Appended {
     pub message: Message,
@@ -328,7 +328,7 @@ pub struct Activity {
     pub contact_id: Uuid,
 }
 
-/// The outcome of [`crate::storage::Store::end_conversation`].
+/// The outcome of [`crate::storage::ConversationStore::end_conversation`].
 #[derive(Debug, Clone)]
 pub struct Ended {
     /// The conversation before it ended (its previous state and agent).

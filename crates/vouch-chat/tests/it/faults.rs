@@ -11,16 +11,17 @@ use axum::routing::get;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::MaybeTlsStream;
 use uuid::Uuid;
-use vouch_chat::storage::{now_millis, CustomerSession, Store};
-use vouch_chat::{ChatConfig, ChatService, NewAgent, NewAuthSettings, NewWidget, Role};
+use vouch_chat::storage::prelude::*;
+use vouch_chat::storage::{now_millis, CustomerSession};
+use vouch_chat::{ChatConfig, ChatService, Role};
 use vouch_jwt::SigningKey;
+use vouch_testkit::chat::{add_person, create_settings, create_widget};
+use vouch_testkit::ws::customer_request;
 
 use crate::group_commit::{conversations, customer_message, store_in};
-use crate::support::{claims, now, site_key, token, TestApp, Ws, ISSUER, SITE, WAIT};
+use crate::support::{claims, now, site_key, token, TestApp, Ws, SITE, WAIT};
 
 /// A key the settings do not know until the key server publishes it.
 fn new_key() -> &'static SigningKey {
@@ -103,28 +104,9 @@ async fn session_with(app: &TestApp, app_id: &str, jwt: &str) -> (StatusCode, Va
 async fn key_url_down_cached_keys_keep_working_new_kids_fail_clearly_and_it_recovers() {
     let app = TestApp::start_with(|c| c.key_refetch_interval = 1).await;
     let mut keys = FlakyKeyServer::start(vec![site_key()]).await;
-    let settings = app
-        .service
-        .create_auth_settings(NewAuthSettings {
-            name: "Flaky".into(),
-            public_key_url: keys.url(),
-            function_name: "auth.getAuthenticationToken".into(),
-            issuer: Some(ISSUER.into()),
-            leeway_secs: None,
-        })
-        .await
-        .expect("settings load the keys now");
-    let widget = app
-        .service
-        .create_widget(NewWidget {
-            name: "Flaky chat".into(),
-            allowed_origins: vec![SITE.into()],
-            auth_settings_id: Some(settings.id),
-            require_auth: true,
-            title: None,
-        })
-        .await
-        .expect("widget");
+    // The settings load the keys now.
+    let settings = create_settings(&app.service, "Flaky", keys.url(), None).await;
+    let widget = create_widget(&app.service, "Flaky chat", &settings, true, None).await;
     let app_id = widget.app_id.to_string();
     let (s, v) = session_with(&app, &app_id, &token("cust-1")).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -188,10 +170,7 @@ async fn key_url_down_cached_keys_keep_working_new_kids_fail_clearly_and_it_reco
 /// A customer socket whose client reads nothing: a tiny receive buffer, so the server's writes
 /// to it block quickly.
 async fn stalled_customer_ws(app: &TestApp, session_token: &str) -> Ws {
-    let url = format!("{}/api/v1/chat?session_token={session_token}", app.ws_base);
-    let mut req = url.into_client_request().expect("request");
-    req.headers_mut()
-        .insert("Origin", HeaderValue::from_static(SITE));
+    let req = customer_request(&app.ws_base, session_token, Some(SITE)).expect("request");
     let addr: SocketAddr = app
         .base
         .trim_start_matches("http://")
@@ -311,17 +290,9 @@ async fn restart_with_two_thousand_open_conversations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ChatConfig::with_data_dir(dir.path());
     config.allow_private_key_urls = true;
-    vouch_chat::add_agent(
-        &config,
-        NewAgent {
-            email: "agent@example.com".into(),
-            name: "Agent".into(),
-            role: Role::Agent,
-            password: "secret".into(),
-        },
-    )
-    .await
-    .expect("agent");
+    add_person(&config, "agent@example.com", "Agent", Role::Agent, "secret")
+        .await
+        .expect("agent");
     // Through the storage layer: conversations, one customer session and one message each.
     let (widget, ids) = {
         let store = store_in(dir.path()).await;
@@ -410,11 +381,8 @@ async fn restart_with_two_thousand_open_conversations() {
 
     // A sample of customers reconnect with their sessions, resume and carry on.
     for i in (0..N).step_by(N / 25) {
-        let url = format!("ws://{addr}/api/v1/chat?session_token=vcs_restart_{i}");
-        let mut req = url.into_client_request().expect("request");
-        req.headers_mut()
-            .insert("Origin", HeaderValue::from_static(SITE));
-        let mut ws = Ws::connect(req)
+        let session_token = format!("vcs_restart_{i}");
+        let mut ws = Ws::customer(&format!("ws://{addr}"), &session_token, Some(SITE))
             .await
             .expect("customer socket after restart");
         ws.send(json!({"type": "resume", "after_seq": 0})).await;
@@ -429,28 +397,9 @@ async fn restart_with_two_thousand_open_conversations() {
 #[tokio::test]
 async fn clock_skew_within_the_leeway_is_accepted_beyond_it_refused() {
     let app = TestApp::start().await;
-    let settings = app
-        .service
-        .create_auth_settings(NewAuthSettings {
-            name: "Skewed".into(),
-            public_key_url: app.keys.url("/publickey"),
-            function_name: "auth.getAuthenticationToken".into(),
-            issuer: Some(ISSUER.into()),
-            leeway_secs: Some(60),
-        })
-        .await
-        .expect("settings");
-    let widget = app
-        .service
-        .create_widget(NewWidget {
-            name: "Skewed chat".into(),
-            allowed_origins: vec![SITE.into()],
-            auth_settings_id: Some(settings.id),
-            require_auth: true,
-            title: None,
-        })
-        .await
-        .expect("widget");
+    let settings =
+        create_settings(&app.service, "Skewed", app.keys.url("/publickey"), Some(60)).await;
+    let widget = create_widget(&app.service, "Skewed chat", &settings, true, None).await;
     let app_id = widget.app_id.to_string();
     let t = now();
     let with = |sub: &str, iat: i64, exp: i64, nbf: Option<i64>| {

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use uuid::Uuid;
+use vouch_chat::storage::prelude::*;
 use vouch_chat::storage::sqlite::SqliteStore;
 use vouch_chat::storage::{
-    now_millis, Conversation, ConversationState, NewMessage, Sender, Store, StoreError, Widget,
+    now_millis, Conversation, ConversationState, NewMessage, Sender, StoreError, Widget,
 };
 
 /// A fresh database under a tempdir (a real file: WAL and fsync as in production).

@@ -5,32 +5,20 @@
 //! connection at all. No test sends a packet anywhere else: redirects to other addresses are
 //! refused before any connection is attempted.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use serde_json::json;
 use vouch_chat::keys::{diagnose, FetcherOptions, KeyFetchError, KeyFetcher, Severity};
 use vouch_jwt::{KeySourceFormat, Reason, SigningKey, Validation};
-
-/// A 1024-bit RSA public key (`openssl genrsa 1024 | openssl rsa -pubout`), too weak to accept.
-const RSA_1024_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
-MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCoCXKQ7+0itHdGATSxeHrxmDVJ
-6hrCqQ0PYZoD1RSq9kHJl/qvuXnsAA6EBKCQnw08I6FP3rAmsgcv09f262A4kZVa
-7+S8/BVE+gWNrRf80WuVY0bCoOiMhY6quskFu1xWIj4KpPNoz2c4dzKYp1WJXUHU
-PMiwlfFDGre+qTvHIwIDAQAB
------END PUBLIC KEY-----
-";
+use vouch_testkit::{now, Counting, ISSUER, RSA_1024_PUBLIC_PEM};
 
 /// Three 2048-bit keys, generated once per test binary.
 fn keys() -> &'static [SigningKey; 3] {
@@ -41,21 +29,14 @@ fn keys() -> &'static [SigningKey; 3] {
     })
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
-
 fn token(key: &SigningKey, sub: &str) -> String {
     let t = now();
-    key.sign(&json!({"iss": "portal.test", "sub": sub, "iat": t, "exp": t + 600}))
+    key.sign(&json!({"iss": ISSUER, "sub": sub, "iat": t, "exp": t + 600}))
         .expect("sign")
 }
 
 fn validation() -> Validation {
-    Validation::new(now()).with_issuer("portal.test")
+    Validation::new(now()).with_issuer(ISSUER)
 }
 
 fn pem_of(k: &SigningKey) -> String {
@@ -71,69 +52,6 @@ fn multi_of(ks: &[&SigningKey]) -> String {
     let exp = now() + 86400;
     let pubs: Vec<_> = ks.iter().map(|k| (k.public_key(), exp)).collect();
     vouch_jwt::multi_key_list(&pubs).to_string()
-}
-
-/// A loopback HTTP server that counts accepted TCP connections and HTTP requests.
-struct TestServer {
-    addr: SocketAddr,
-    connections: Arc<AtomicUsize>,
-    requests: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TestServer {
-    async fn start(router: Router) -> TestServer {
-        Self::start_on("127.0.0.1:0".parse().unwrap(), router).await
-    }
-
-    async fn start_on(bind: SocketAddr, router: Router) -> TestServer {
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        assert!(addr.ip().is_loopback(), "test servers are loopback only");
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let c = connections.clone();
-        let listener = listener.tap_io(move |_| {
-            c.fetch_add(1, Ordering::SeqCst);
-        });
-        let r = requests.clone();
-        let router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
-            let r = r.clone();
-            async move {
-                r.fetch_add(1, Ordering::SeqCst);
-                next.run(req).await
-            }
-        }));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        TestServer {
-            addr,
-            connections,
-            requests,
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 fn dev_opts() -> FetcherOptions {
@@ -179,7 +97,7 @@ async fn serves_each_format_and_verifies_its_tokens() {
                 ([(header::CONTENT_TYPE, "application/json")], jwks).into_response()
             }),
         );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(dev_opts());
 
     let ks = f.load(&srv.url("/publickey")).await.expect("pem");
@@ -223,7 +141,7 @@ async fn serves_each_format_and_verifies_its_tokens() {
 async fn verify_fetches_on_first_use_then_serves_from_cache() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state, Duration::ZERO)).await;
+    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
     let f = fetcher(dev_opts());
     for _ in 0..5 {
         f.verify(&srv.url("/keys"), &token(a, "s"), &validation())
@@ -237,7 +155,7 @@ async fn verify_fetches_on_first_use_then_serves_from_cache() {
 async fn rotation_refetches_once_per_interval() {
     let [a, b, c] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state.clone(), Duration::ZERO)).await;
+    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -274,7 +192,7 @@ async fn rotation_refetches_once_per_interval() {
 async fn rotation_refetches_again_after_the_interval() {
     let [a, b, c] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state.clone(), Duration::ZERO)).await;
+    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
     let f = fetcher(FetcherOptions {
         min_refetch_interval: Duration::from_millis(200),
         ..dev_opts()
@@ -300,7 +218,7 @@ async fn bad_signature_triggers_a_refetch_too() {
     // by the new key fails the signature with the cached key.
     let [a, b, _] = keys();
     let state = Arc::new(Mutex::new(pem_of(a)));
-    let srv = TestServer::start(switchable(state.clone(), Duration::ZERO)).await;
+    let srv = Counting::start(switchable(state.clone(), Duration::ZERO)).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -324,7 +242,7 @@ async fn single_flight_fifty_concurrent_unknown_kids_make_one_request() {
     let [a, b, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
     // A slow answer keeps all 50 callers waiting on the same fetch.
-    let srv = TestServer::start(switchable(state.clone(), Duration::from_millis(300))).await;
+    let srv = Counting::start(switchable(state.clone(), Duration::from_millis(300))).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     f.load(&url).await.expect("load");
@@ -351,7 +269,7 @@ async fn single_flight_fifty_concurrent_unknown_kids_make_one_request() {
 async fn single_flight_on_an_empty_cache() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state, Duration::from_millis(300))).await;
+    let srv = Counting::start(switchable(state, Duration::from_millis(300))).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
     let tok = token(a, "s");
@@ -390,7 +308,7 @@ fn with_cache_control(body: String, cc: &'static str) -> Router {
 #[tokio::test]
 async fn cache_control_max_age_shortens_the_cache() {
     let [a, _, _] = keys();
-    let srv = TestServer::start(with_cache_control(jwks_of(&[a]), "public, max-age=1")).await;
+    let srv = Counting::start(with_cache_control(jwks_of(&[a]), "public, max-age=1")).await;
     // Default TTL one hour, but the server says 1 s (the lower clamp is the refetch interval).
     let f = fetcher(FetcherOptions {
         min_refetch_interval: Duration::from_millis(100),
@@ -414,7 +332,7 @@ async fn cache_control_max_age_shortens_the_cache() {
 #[tokio::test]
 async fn cache_control_max_age_lengthens_the_cache() {
     let [a, _, _] = keys();
-    let srv = TestServer::start(with_cache_control(jwks_of(&[a]), "max-age=3600")).await;
+    let srv = Counting::start(with_cache_control(jwks_of(&[a]), "max-age=3600")).await;
     // A 100 ms default TTL would expire; the server's max-age keeps the keys.
     let f = fetcher(FetcherOptions {
         cache_ttl: Duration::from_millis(100),
@@ -436,7 +354,7 @@ async fn cache_control_max_age_lengthens_the_cache() {
 async fn without_max_age_the_default_ttl_applies() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state, Duration::ZERO)).await;
+    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
     let f = fetcher(FetcherOptions {
         cache_ttl: Duration::from_millis(100),
         min_refetch_interval: Duration::from_millis(50),
@@ -457,7 +375,7 @@ async fn without_max_age_the_default_ttl_applies() {
 async fn stale_keys_keep_serving_when_the_server_is_gone() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state, Duration::ZERO)).await;
+    let srv = Counting::start(switchable(state, Duration::ZERO)).await;
     let f = fetcher(FetcherOptions {
         cache_ttl: Duration::from_millis(100),
         min_refetch_interval: Duration::from_millis(50),
@@ -501,7 +419,7 @@ async fn nothing_cached_and_no_server_is_key_unavailable() {
 async fn slow_server_times_out() {
     let [a, _, _] = keys();
     let state = Arc::new(Mutex::new(jwks_of(&[a])));
-    let srv = TestServer::start(switchable(state, Duration::from_secs(3))).await;
+    let srv = Counting::start(switchable(state, Duration::from_secs(3))).await;
     let f = fetcher(FetcherOptions {
         timeout: Duration::from_millis(300),
         ..dev_opts()
@@ -519,24 +437,7 @@ async fn slow_server_times_out() {
 /// A body of `chunk`-sized pieces, one every `every`, produced lazily up to `total` bytes;
 /// `produced` counts what the server generated.
 fn trickle(chunk: usize, every: Duration, total: usize, produced: Arc<AtomicUsize>) -> Body {
-    let stream = futures_util::stream::unfold(0usize, move |sent| {
-        let produced = produced.clone();
-        async move {
-            if sent >= total {
-                return None;
-            }
-            if !every.is_zero() {
-                tokio::time::sleep(every).await;
-            }
-            let n = chunk.min(total - sent);
-            produced.fetch_add(n, Ordering::SeqCst);
-            Some((
-                Ok::<_, Infallible>(bytes::Bytes::from(vec![b'A'; n])),
-                sent + n,
-            ))
-        }
-    });
-    Body::from_stream(stream)
+    vouch_testkit::servers::trickle(total, chunk, every, produced)
 }
 
 #[tokio::test]
@@ -550,7 +451,7 @@ async fn endless_slow_body_times_out() {
             async move { trickle(8, Duration::from_millis(20), usize::MAX, p) }
         }),
     );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(FetcherOptions {
         timeout: Duration::from_millis(300),
         ..dev_opts()
@@ -571,7 +472,7 @@ async fn endless_fast_body_stops_at_the_limit() {
             async move { trickle(16 * 1024, Duration::ZERO, 100 * 1024 * 1024, p) }
         }),
     );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(dev_opts());
     let e = f.load(&srv.url("/keys")).await.unwrap_err();
     assert_eq!(e.code(), "too_large", "{e}");
@@ -595,7 +496,7 @@ async fn declared_huge_body_is_refused_from_its_length() {
             r
         }),
     );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let e = fetcher(dev_opts())
         .load(&srv.url("/keys"))
         .await
@@ -611,7 +512,7 @@ async fn redirect_to_the_same_host_is_followed() {
         .route("/old", get(|| async { Redirect::temporary("/mid") }))
         .route("/mid", get(|| async { Redirect::permanent("/publickey") }))
         .route("/publickey", get(move || async move { text(pem) }));
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(dev_opts());
     let ks = f
         .load(&srv.url("/old"))
@@ -629,7 +530,7 @@ async fn more_than_three_redirects_are_refused() {
         .route("/r3", get(|| async { Redirect::temporary("/r4") }))
         .route("/r4", get(|| async { Redirect::temporary("/r5") }))
         .route("/r5", get(|| async { "never reached" }));
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let e = fetcher(dev_opts()).load(&srv.url("/r1")).await.unwrap_err();
     assert_eq!(e.code(), "redirect", "{e}");
     assert_eq!(e.to_string(), "more than 3 redirects");
@@ -641,7 +542,7 @@ async fn redirect_to_another_host_is_refused_before_any_connection() {
     let [a, _, _] = keys();
     let pem = pem_of(a);
     let target =
-        TestServer::start(Router::new().route("/publickey", get(move || async move { text(pem) })))
+        Counting::start(Router::new().route("/publickey", get(move || async move { text(pem) })))
             .await;
     // Same machine, different host name: still another host.
     let elsewhere = format!("http://localhost:{}/publickey", target.addr.port());
@@ -662,7 +563,7 @@ async fn redirect_to_another_host_is_refused_before_any_connection() {
             "/to-file",
             get(|| async { Redirect::temporary("file:///etc/passwd") }),
         );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(dev_opts());
     let e = f.load(&srv.url("/to-localhost")).await.unwrap_err();
     assert_eq!(e.code(), "redirect", "{e}");
@@ -679,7 +580,7 @@ async fn redirect_to_another_host_is_refused_before_any_connection() {
 
 #[tokio::test]
 async fn http_error_status_is_reported() {
-    let srv = TestServer::start(Router::new()).await;
+    let srv = Counting::start(Router::new()).await;
     let e = fetcher(dev_opts())
         .load(&srv.url("/missing"))
         .await
@@ -694,7 +595,7 @@ async fn html_body_is_reported() {
         "/keys",
         get(|| async { axum::response::Html("<!DOCTYPE html><html><body>Sign in</body></html>") }),
     );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let e = fetcher(dev_opts())
         .load(&srv.url("/keys"))
         .await
@@ -709,7 +610,7 @@ async fn weak_key_is_refused() {
         "/keys",
         get(|| async { text(RSA_1024_PUBLIC_PEM.to_string()) }),
     );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(dev_opts());
     let e = f.load(&srv.url("/keys")).await.unwrap_err();
     assert_eq!(e.code(), "weak_key", "{e}");
@@ -725,21 +626,13 @@ async fn weak_key_is_refused() {
 }
 
 fn jwks_with(n: usize) -> String {
-    let jwk = keys()[0].public_key().to_jwk("k");
-    let entries: Vec<_> = (0..n)
-        .map(|i| {
-            let mut j = jwk.clone();
-            j["kid"] = json!(format!("k{i}"));
-            j
-        })
-        .collect();
-    json!({ "keys": entries }).to_string()
+    vouch_testkit::jwks_with(&keys()[0], n)
 }
 
 #[tokio::test]
 async fn jwks_with_ten_thousand_keys_is_refused() {
     let body = jwks_with(10_000);
-    let srv = TestServer::start(with_cache_control(body, "max-age=60")).await;
+    let srv = Counting::start(with_cache_control(body, "max-age=60")).await;
     // With the default limit the body is simply too large…
     let e = fetcher(dev_opts())
         .load(&srv.url("/keys"))
@@ -755,7 +648,7 @@ async fn jwks_with_ten_thousand_keys_is_refused() {
     let e = big.load(&srv.url("/keys")).await.unwrap_err();
     assert_eq!(e.code(), "parse", "{e}");
     assert!(e.to_string().contains("at most"), "{e}");
-    let many = TestServer::start(with_cache_control(
+    let many = Counting::start(with_cache_control(
         jwks_with(vouch_jwt::MAX_SOURCE_KEYS + 1),
         "max-age=60",
     ))
@@ -764,7 +657,7 @@ async fn jwks_with_ten_thousand_keys_is_refused() {
     assert_eq!(e.code(), "parse", "{e}");
     assert!(e.to_string().contains("too many keys"), "{e}");
     // The fetcher still serves other URLs.
-    let ok = TestServer::start(with_cache_control(jwks_with(2), "max-age=60")).await;
+    let ok = Counting::start(with_cache_control(jwks_with(2), "max-age=60")).await;
     assert_eq!(
         big.load(&ok.url("/keys")).await.expect("small jwks").len(),
         2
@@ -805,18 +698,19 @@ async fn private_addresses_are_refused_in_every_spelling_without_a_single_connec
             async move { text(pem) }
         }),
     );
-    let v4 = TestServer::start(router.clone()).await;
+    let v4 = Counting::start(router.clone()).await;
     let port = v4.addr.port();
     // The same port on ::1 where possible, so `localhost` → ::1 would be counted too.
     let v6 = match std::net::TcpListener::bind(("::1", port)) {
         Ok(probe) => {
             drop(probe);
             Some(
-                TestServer::start_on(
+                Counting::start_on(
                     SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], port)),
                     router.clone(),
                 )
-                .await,
+                .await
+                .expect("bind ::1"),
             )
         }
         Err(_) => None,
@@ -897,7 +791,7 @@ async fn private_addresses_are_refused_in_every_spelling_without_a_single_connec
 async fn diagnose_explains_keys_and_token() {
     let [a, b, _] = keys();
     let body = jwks_of(&[a]);
-    let srv = TestServer::start(with_cache_control(body, "max-age=600")).await;
+    let srv = Counting::start(with_cache_control(body, "max-age=600")).await;
     let f = fetcher(dev_opts());
     let url = srv.url("/keys");
 
@@ -949,7 +843,7 @@ async fn formats_are_detected_by_content_not_header() {
                 ([(header::CONTENT_TYPE, "application/json")], pem).into_response()
             }),
         );
-    let srv = TestServer::start(router).await;
+    let srv = Counting::start(router).await;
     let f = fetcher(dev_opts());
     assert_eq!(f.load(&srv.url("/j")).await.expect("jwks").len(), 1);
     assert_eq!(f.load(&srv.url("/p")).await.expect("pem").len(), 1);

@@ -252,7 +252,7 @@ async fn sessions_verify_or_refuse_with_the_design_errors() {
     let bad = [
         (forged(&claims("x", 600)), "bad_signature"),
         (
-            other_key().sign(&claims("x", 600)).expect("sign"),
+            stranger_key().sign(&claims("x", 600)).expect("sign"),
             "unknown_kid",
         ),
         (sign(&claims("x", -120)), "expired"),

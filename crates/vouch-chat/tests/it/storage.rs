@@ -7,11 +7,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use uuid::Uuid;
-use vouch_chat::storage::postgres::ScratchDatabase;
 use vouch_chat::storage::{
     self, now_millis, Agent, AuthSettings, ContactFields, Conversation, ConversationState,
     CustomerSession, NewMessage, Role, Sender, Store, StoreError, VerificationFailure, Widget,
 };
+use vouch_testkit::ScratchDatabase;
 
 /// A database of one back-end, alive as long as this value.
 pub struct TestDb {
@@ -32,17 +32,7 @@ impl TestDb {
 
     /// None (and a note on stderr) when `VOUCH_TEST_DATABASE_URL` is not set.
     pub async fn postgres() -> Option<TestDb> {
-        let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
-                "VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
-            );
-            eprintln!("VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
-            return None;
-        };
-        let pg = ScratchDatabase::create(&admin)
-            .await
-            .expect("create a scratch database on VOUCH_TEST_DATABASE_URL");
+        let pg = ScratchDatabase::from_env("PostgreSQL variant").await?;
         Some(TestDb {
             url: pg.url.clone(),
             _dir: None,
@@ -85,6 +75,7 @@ on_both!(
     sessions_expire_and_renew,
     verification_failures_are_counted_and_capped,
     migrations_are_idempotent,
+    conversations_assigned_to_an_agent,
 );
 
 async fn fixtures(store: &dyn Store) -> (AuthSettings, Widget, Agent) {
@@ -663,4 +654,63 @@ async fn migrations_are_idempotent(db: TestDb) {
     let c = db.node().await;
     assert_eq!(c.get_auth_settings(s.id).await.unwrap(), Some(s));
     b.ping().await.unwrap();
+}
+
+async fn conversations_assigned_to_an_agent(db: TestDb) {
+    let store = db.node().await;
+    let (_, w, a) = fixtures(store.as_ref()).await;
+    let other = Agent {
+        id: Uuid::new_v4(),
+        email: format!("other-{}@example.com", Uuid::new_v4().simple()),
+        name: "Other".into(),
+        role: Role::Agent,
+        created_at: now_millis(),
+    };
+    store.insert_agent(&other, "h").await.unwrap();
+    let mut mine = Vec::new();
+    for i in 0..4 {
+        let mut c = conversation(&w, None);
+        c.created_at += i;
+        store.insert_conversation(&c).await.unwrap();
+        store
+            .accept_conversation(c.id, a.id, "joined", now_millis())
+            .await
+            .unwrap();
+        mine.push(c.id);
+    }
+    // Not assigned to `a`: waiting, another agent's, and `a`'s ended one.
+    store
+        .insert_conversation(&conversation(&w, None))
+        .await
+        .unwrap();
+    let theirs = conversation(&w, None);
+    store.insert_conversation(&theirs).await.unwrap();
+    store
+        .accept_conversation(theirs.id, other.id, "joined", now_millis())
+        .await
+        .unwrap();
+    store
+        .end_conversation(mine.remove(0), "ended", now_millis())
+        .await
+        .unwrap();
+
+    let newest_first: Vec<Uuid> = mine.iter().rev().copied().collect();
+    let assigned = store.conversations_assigned_to(a.id, 10).await.unwrap();
+    assert_eq!(
+        assigned.iter().map(|c| c.id).collect::<Vec<_>>(),
+        newest_first
+    );
+    assert!(assigned
+        .iter()
+        .all(|c| c.agent_id == Some(a.id) && c.state == ConversationState::Active));
+    let two = store.conversations_assigned_to(a.id, 2).await.unwrap();
+    assert_eq!(
+        two.iter().map(|c| c.id).collect::<Vec<_>>(),
+        newest_first[..2]
+    );
+    assert!(store
+        .conversations_assigned_to(Uuid::new_v4(), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -2,11 +2,10 @@
 //!
 //! sqlx's SQLite driver runs every statement on a worker thread of its own connection: a query
 //! is a channel send and a futex wake-up to that thread and another back, with a context switch
-//! each way. On the 2-core machine that hand-off cost more CPU than the indexed lookup itself
-//! (profile of `vouch bench token`: ~10 % of all CPU in the channel signalling, futex wake-ups
-//! and reschedules around the sqlx workers). `/token` is the portal's hot path and needs just
-//! this one read, so it runs here synchronously with rusqlite, on the same SQLite library and the
-//! same database file: a few microseconds, no thread hand-off.
+//! each way, which costs more CPU than the indexed lookup itself (the profile is in
+//! docs/benchmarks.md). `/token` is the portal's hot path and needs just this one read, so it
+//! runs here synchronously with rusqlite, on the same SQLite library and the same database file,
+//! with no thread hand-off.
 //!
 //! This is **not a cache**: every call reads the committed database, so a logout, an expiry
 //! sweep, or a session deleted by another process that shares the file (a second portal, an
@@ -17,8 +16,8 @@
 //! sqlx path, which has the busy timeout and reports errors as before.
 //!
 //! Blocking the async worker for the read is deliberate and cheap: the pages are in memory
-//! (SQLite's page cache, or the OS page cache after a write), as the ~250 µs RSA signature that
-//! `/token` also does inline on the same thread.
+//! (SQLite's page cache, or the OS page cache after a write), as the RSA signature that `/token`
+//! also does inline on the same thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -27,8 +26,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::SessionRecord;
 
-/// The same query as [`super::SqliteStore::session`] (kept identical on purpose).
-const SESSION_SQL: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.email, \
+/// `/token`'s session read, in [`SessionRecord`]'s field order; the sqlx path of
+/// [`super::sqlite::SqliteStore`] runs the same text.
+pub(super) const SESSION_SQL: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.email, \
      u.given_name, u.family_name, u.contact_id, u.phone, u.context_json \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?";
 
@@ -114,7 +114,8 @@ fn read(conn: &Connection, id_hash: &[u8; 32]) -> rusqlite::Result<Option<Sessio
 
 #[cfg(test)]
 mod tests {
-    use super::super::SqliteStore;
+    use super::super::sqlite::SqliteStore;
+    use super::super::{Lifecycle, SessionStore, UserStore};
     use crate::users::{validate, NewUser};
 
     async fn store_at(dir: &std::path::Path) -> SqliteStore {

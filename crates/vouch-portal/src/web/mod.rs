@@ -93,8 +93,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 ///
 /// One `from_fn` layer instead of the seven (tower-http's request-id and trace layers and four
 /// `from_fn` functions) this replaced: each `from_fn` clones the boxed inner service and boxes
-/// a future per request, and the response's header map grew several times. `vouch bench
-/// token` on 2 cores: 20–32 → 15–16 µs of CPU per `/healthz` request (docs/benchmarks.md).
+/// a future per request, and the response's header map grew several times (what that cost per
+/// request: docs/benchmarks.md, "`/token`").
 struct Envelope {
     core: AppState,
     /// The headers every response carries, built once (not parsed again for every response).

@@ -6,79 +6,14 @@
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use sqlx::Connection;
 use tokio::sync::oneshot;
 use vouch_portal::{Clock, ManualClock, NewUser, Portal, PortalError, SystemClock};
+use vouch_testkit::ScratchDatabase;
 
 use crate::common::{TestApp, PASSWORD};
 
-/// A scratch PostgreSQL database, dropped (with `FORCE`) when this value is.
-pub struct ScratchDb {
-    pub url: String,
-    admin: String,
-    name: String,
-}
-
-impl ScratchDb {
-    pub async fn create() -> Option<ScratchDb> {
-        let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
-                "VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
-            );
-            eprintln!("VOUCH_TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
-            return None;
-        };
-        let name = format!("vouch_scratch_{}", uuid::Uuid::new_v4().simple());
-        let mut c = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("connect to VOUCH_TEST_DATABASE_URL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .await
-            .expect("create database");
-        let _ = c.close().await;
-        let mut url = url::Url::parse(&admin).expect("database URL");
-        url.set_path(&format!("/{name}"));
-        Some(ScratchDb {
-            url: url.to_string(),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for ScratchDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
-                        .await;
-                    let _ = c.close().await;
-                }
-            })
-        })
-        .join();
-    }
-}
-
 fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: email.into(),
-        given_name: "Alex".into(),
-        family_name: "Doe".into(),
-        contact_id: None,
-        phone: None,
-        context: serde_json::Map::new(),
-        password: PASSWORD.into(),
-    }
+    crate::common::new_user(email, PASSWORD)
 }
 
 /// Users, uniqueness, sign-in, tokens, sign-out and a restart, on the database at `url`.
@@ -171,7 +106,7 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    if let Some(db) = ScratchDb::create().await {
+    if let Some(db) = ScratchDatabase::from_env("PostgreSQL variant").await {
         users_sessions_and_restart(Some(db.url.clone())).await;
     }
 }

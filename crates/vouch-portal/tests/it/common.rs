@@ -1,4 +1,3 @@
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore, Jar};
@@ -8,7 +7,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use vouch_portal::{Clock, ManualClock, NewUser, Portal, PortalConfig, SystemClock, User};
 
-pub const PASSWORD: &str = "correct horse battery staple";
+pub use vouch_testkit::PASSWORD;
 
 pub struct TestApp {
     pub base: String,
@@ -101,7 +100,7 @@ impl TestApp {
         let http = Client::builder()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
-            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)))
+            .local_address(vouch_testkit::loopback(n))
             .no_proxy()
             .build()
             .unwrap();
@@ -118,6 +117,19 @@ impl TestApp {
         let res = b.login(email, PASSWORD).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         b
+    }
+}
+
+/// A website user `email` with `password`, no phone and no context variables.
+pub fn new_user(email: &str, password: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        given_name: "Alex".into(),
+        family_name: "Doe".into(),
+        contact_id: None,
+        phone: None,
+        context: serde_json::Map::new(),
+        password: password.into(),
     }
 }
 

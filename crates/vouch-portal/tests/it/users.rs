@@ -4,15 +4,7 @@ use vouch_portal::{NewUser, PortalError};
 use crate::common::TestApp;
 
 fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: email.into(),
-        given_name: "Alex".into(),
-        family_name: "Doe".into(),
-        contact_id: None,
-        phone: None,
-        context: serde_json::Map::new(),
-        password: "secret".into(),
-    }
+    crate::common::new_user(email, "secret")
 }
 
 #[tokio::test]

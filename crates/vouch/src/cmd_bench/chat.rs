@@ -28,11 +28,10 @@ use serde_json::{json, Value};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::server::{
-    cpu_micros, cpu_split_micros, rss_kib, thread_cpu_micros, BenchServer, ChildLimits, NodesArgs,
-    ServerArgs, Topology, Ws,
-};
+use super::procstat::{cpu_micros, cpu_split_micros, rss_kib, thread_cpu_micros};
+use super::server::{BenchServer, ChildLimits, Ws};
 use super::stats::{profile, round, Samples};
+use super::topology::{NodesArgs, ServerArgs, Topology};
 use super::MAX_SECONDS;
 
 /// Most messages per second the bench will offer in total.

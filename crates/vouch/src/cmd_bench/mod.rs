@@ -4,15 +4,19 @@
 //! * [`token`]: `/token` over HTTP beside raw RSA-2048 signing (issue 3).
 //! * [`chat`]: customer → agent relay through a real `vouch chat` child process (issue 7).
 //! * [`sessions`]: widget session creations/s beside raw token verification (issue 7).
-//! * [`server`]: the chat service under test (a child process, or one already running on
-//!   loopback), its key server, its settings, widget and agents, and its CPU and RSS.
+//! * [`topology`]: where the service under test comes from and what its nodes share.
+//! * [`server`]: the chat service under test (child processes, or one already running on
+//!   loopback), its key server, its settings, widget and agents.
+//! * [`procstat`]: the service's CPU time and RSS, from `/proc`.
 //! * [`stats`]: percentiles and the process figures.
 
 mod chat;
+mod procstat;
 mod server;
 mod sessions;
 mod stats;
 mod token;
+mod topology;
 
 use std::process::ExitCode;
 

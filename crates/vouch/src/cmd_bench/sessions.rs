@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::{json, Value};
 use vouch_jwt::{KeySet, Validation};
+use vouch_testkit::{ISSUER, SITE};
 
 use super::chat::sign_tokens;
-use super::server::{cpu_micros, BenchServer, ChildLimits, ServerArgs, Topology, ISSUER};
+use super::procstat::cpu_micros;
+use super::server::{BenchServer, ChildLimits};
 use super::stats::{profile, round};
+use super::topology::{ServerArgs, Topology};
 use super::MAX_SECONDS;
 
 /// Issue 7's target for session creation.
@@ -101,7 +104,7 @@ async fn measure(server: &BenchServer, args: &SessionsBenchArgs) -> anyhow::Resu
                 let token = &tokens[i % tokens.len()];
                 let status = match http
                     .post(&url)
-                    .header("origin", super::server::SITE_ORIGIN)
+                    .header("origin", SITE)
                     .header("authenticatedusertoken", token)
                     .send()
                     .await

@@ -207,7 +207,7 @@ async fn idle_sockets_from_one_address_are_bounded_and_others_keep_chatting() {
         )
         .await
         .expect("socket from another address");
-    assert_eq!(ws.say("hello-1", "still served").await, Ok(1));
+    assert_eq!(ws.try_say("hello-1", "still served").await, Ok(1));
     assert!(app.agent_ws_from(other, &app.agent_token).await.is_ok());
 
     // Closing frees the slots (bounded wait for the server to notice).

@@ -5,33 +5,23 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vouch_testkit::http::{
+    create_session, get_as, http_client, listed_messages, login, post_as, session_ids,
+};
+use vouch_testkit::process::{chat_url, clean_command, drain};
 
-/// The website origin the test widget allows.
-pub const SITE: &str = "http://shop.test";
-/// How long any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(30);
+pub use vouch_testkit::{Ws, SITE, WAIT};
+
 /// Message limits high enough that the load is not rate-limited.
 pub const LOAD_FLAGS: &[&str] = &["--msg-rate", "100000", "--msg-burst", "100000"];
 
 /// The `vouch` binary with no `VOUCH_*` variables inherited from the test's environment.
 pub fn vouch() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vouch"));
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("VOUCH_") {
-            c.env_remove(k);
-        }
-    }
+    let mut c = clean_command(env!("CARGO_BIN_EXE_vouch"));
     c.env("VOUCH_LOG", "warn");
     c
 }
@@ -75,6 +65,11 @@ pub struct ChatProcess {
 impl ChatProcess {
     /// `vouch chat --addr 127.0.0.1:0 --data-dir DIR --allow-private-key-urls EXTRA…`.
     pub async fn start(dir: &Path, extra: &[&str]) -> ChatProcess {
+        Self::spawn(Self::command(dir, extra)).await
+    }
+
+    /// The command [`ChatProcess::start`] runs, to adjust before [`ChatProcess::spawn`].
+    pub fn command(dir: &Path, extra: &[&str]) -> Command {
         let mut cmd = vouch();
         cmd.args([
             "chat",
@@ -85,7 +80,7 @@ impl ChatProcess {
         ])
         .arg(dir)
         .args(extra);
-        Self::spawn(cmd).await
+        cmd
     }
 
     /// Spawns a prepared `vouch chat` command and waits for its `chat: http://ADDR` line.
@@ -115,17 +110,11 @@ impl ChatProcess {
             }
         });
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let addr = tokio::time::timeout(WAIT, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.trim().strip_prefix("chat: http://") {
-                    return Some(url.to_string());
-                }
-            }
-            None
-        })
-        .await
-        .expect("vouch chat prints its address in time");
-        let Some(addr) = addr else {
+        let url = tokio::time::timeout(WAIT, chat_url(&mut lines))
+            .await
+            .expect("vouch chat prints its address in time")
+            .unwrap_or(None);
+        let Some(addr) = url.and_then(|u| u.strip_prefix("http://").map(str::to_string)) else {
             panic!(
                 "vouch chat exited before listening: {}",
                 logs.lock()
@@ -136,11 +125,8 @@ impl ChatProcess {
             );
         };
         assert!(addr.starts_with("127.0.0.1:"), "loopback only: {addr}");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client");
+        drain(lines);
+        let http = http_client();
         ChatProcess {
             child,
             pid,
@@ -153,6 +139,10 @@ impl ChatProcess {
     /// What the process wrote to stderr lately (for failure messages).
     pub fn logs(&self) -> String {
         self.logs.lock().expect("logs").iter().cloned().collect()
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -171,67 +161,43 @@ impl ChatProcess {
     }
 
     pub async fn login(&self) -> String {
-        let r = self
-            .http
-            .post(self.url("/api/v1/agent/login"))
-            .json(&json!({"email": "admin@example.com", "password": "secret"}))
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(r.status(), 200, "login");
-        let v: Value = r.json().await.expect("json");
-        v["token"].as_str().expect("token").to_string()
+        login(&self.http, &self.base(), "admin@example.com", "secret").await
     }
 
     /// An anonymous widget allowed on [`SITE`]; returns its app id.
     pub async fn create_widget(&self, admin: &str) -> String {
-        let r = self
-            .http
-            .post(self.url("/api/v1/admin/widgets"))
-            .bearer_auth(admin)
-            .json(&json!({"name": "Shop chat", "allowed_origins": [SITE], "require_auth": false}))
-            .send()
-            .await
-            .expect("create widget");
-        assert_eq!(r.status(), 201, "create widget");
-        let v: Value = r.json().await.expect("json");
+        let (s, v) = post_as(
+            &self.http,
+            &self.url("/api/v1/admin/widgets"),
+            admin,
+            json!({"name": "Shop chat", "allowed_origins": [SITE], "require_auth": false}),
+        )
+        .await;
+        assert_eq!(s, 201, "create widget");
         v["app_id"].as_str().expect("app_id").to_string()
     }
 
     /// `POST …/sessions` from [`SITE`]: (status, body).
     pub async fn session_raw(&self, app_id: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .post(self.url(&format!("/api/v1/widgets/{app_id}/sessions")))
-            .header("Origin", SITE)
-            .send()
+        let (s, v) = create_session(&self.http, &self.base(), app_id, Some(SITE), None, None)
             .await
             .expect("session");
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        (s.as_u16(), v)
     }
 
     /// A new customer session: (session token, conversation id).
     pub async fn session(&self, app_id: &str) -> (String, String) {
         let (s, v) = self.session_raw(app_id).await;
         assert_eq!(s, 201, "{v}");
-        (
-            v["session_token"].as_str().expect("token").to_string(),
-            v["conversation_id"].as_str().expect("id").to_string(),
-        )
+        session_ids(&v)
     }
 
     /// The agent API's view of a conversation.
     pub async fn conversation(&self, admin: &str, id: &str) -> Value {
-        let r = self
-            .http
-            .get(self.url(&format!("/api/v1/agent/conversations/{id}")))
-            .bearer_auth(admin)
-            .send()
-            .await
-            .expect("conversation");
-        assert_eq!(r.status(), 200, "conversation {id}");
-        r.json().await.expect("json")
+        let path = format!("/api/v1/agent/conversations/{id}");
+        let (s, v) = get_as(&self.http, &self.url(&path), admin).await;
+        assert_eq!(s, 200, "conversation {id}");
+        v
     }
 
     /// A customer socket from [`SITE`].
@@ -242,99 +208,15 @@ impl ChatProcess {
 
 /// A customer socket to the chat service at `addr`, from [`SITE`].
 pub async fn customer_ws(addr: &str, session_token: &str) -> Ws {
-    let url = format!("ws://{addr}/api/v1/chat?session_token={session_token}");
-    let mut req = url.into_client_request().expect("request");
-    req.headers_mut()
-        .insert("Origin", HeaderValue::from_static(SITE));
-    let (stream, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+    Ws::customer(&format!("ws://{addr}"), session_token, Some(SITE))
         .await
-        .expect("connect in time")
-        .expect("customer socket");
-    Ws { stream }
-}
-
-/// A customer WebSocket client.
-pub struct Ws {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Ws {
-    /// Sends a JSON frame; false when the socket is gone.
-    pub async fn send(&mut self, v: Value) -> bool {
-        self.stream.send(Message::text(v.to_string())).await.is_ok()
-    }
-
-    pub async fn send_message(&mut self, client_msg_id: &str, text: &str) -> bool {
-        self.send(json!({"type": "send", "client_msg_id": client_msg_id, "text": text}))
-            .await
-    }
-
-    /// The next JSON frame; None when the socket closed or failed.
-    pub async fn next(&mut self) -> Option<Value> {
-        loop {
-            match tokio::time::timeout(WAIT, self.stream.next()).await {
-                Err(_) => panic!("no frame within {WAIT:?}"),
-                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return None,
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    return Some(serde_json::from_str(t.as_str()).expect("server frames are JSON"))
-                }
-                Ok(Some(Ok(_))) => continue,
-            }
-        }
-    }
-
-    /// The next frame that is not a `message` (acks, errors).
-    pub async fn next_reply(&mut self) -> Value {
-        loop {
-            let f = self.next().await.expect("socket open");
-            if f["type"] != "message" {
-                return f;
-            }
-        }
-    }
-
-    /// Sends and waits for the ack's seq.
-    pub async fn say(&mut self, client_msg_id: &str, text: &str) -> i64 {
-        assert!(self.send_message(client_msg_id, text).await, "send");
-        let f = self.next_reply().await;
-        assert_eq!(f["type"], "ack", "{f}");
-        assert_eq!(f["client_msg_id"], client_msg_id, "{f}");
-        f["seq"].as_i64().expect("seq")
-    }
-
-    /// `resume` after `after_seq`, reading `count` message frames: (seq, client_msg_id, text).
-    pub async fn resume(&mut self, after_seq: i64, count: usize) -> Vec<(i64, String, String)> {
-        assert!(
-            self.send(json!({"type": "resume", "after_seq": after_seq}))
-                .await
-        );
-        let mut out = Vec::with_capacity(count);
-        while out.len() < count {
-            let f = self.next().await.expect("socket open during resume");
-            if f["type"] == "message" {
-                out.push((
-                    f["seq"].as_i64().expect("seq"),
-                    f["client_msg_id"].as_str().unwrap_or_default().to_string(),
-                    f["text"].as_str().unwrap_or_default().to_string(),
-                ));
-            }
-        }
-        out
-    }
+        .expect("customer socket")
 }
 
 /// (seq, client_msg_id, text) of each message the agent API lists.
 pub fn messages_of(conversation: &Value) -> Vec<(i64, String, String)> {
-    conversation["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| {
-            (
-                m["seq"].as_i64().expect("seq"),
-                m["client_msg_id"].as_str().unwrap_or_default().to_string(),
-                m["text"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+    listed_messages(conversation)
+        .into_iter()
+        .map(|m| (m.seq, m.client_msg_id, m.text))
         .collect()
 }

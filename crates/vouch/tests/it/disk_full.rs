@@ -9,8 +9,9 @@
 use std::path::Path;
 
 use serde_json::Value;
+use vouch_testkit::ws::send_frame;
 
-use crate::chat_process::{add_admin, messages_of, vouch, ChatProcess, Ws, LOAD_FLAGS};
+use crate::chat_process::{add_admin, messages_of, ChatProcess, Ws, LOAD_FLAGS};
 
 /// Sets the soft `RLIMIT_FSIZE` of process `pid` (the hard limit stays unlimited).
 fn set_file_size_limit(pid: u32, soft: libc::rlim_t) {
@@ -31,16 +32,7 @@ fn set_file_size_limit(pid: u32, soft: libc::rlim_t) {
 }
 
 async fn start_fillable(dir: &Path) -> ChatProcess {
-    let mut cmd = vouch();
-    cmd.args([
-        "chat",
-        "--addr",
-        "127.0.0.1:0",
-        "--allow-private-key-urls",
-        "--data-dir",
-    ])
-    .arg(dir)
-    .args(LOAD_FLAGS);
+    let mut cmd = ChatProcess::command(dir, LOAD_FLAGS);
     // SAFETY: only an async-signal-safe call between fork and exec. Ignoring SIGXFSZ makes a
     // write past RLIMIT_FSIZE fail with EFBIG instead of killing the process; the disposition
     // survives exec.
@@ -55,7 +47,7 @@ async fn start_fillable(dir: &Path) -> ChatProcess {
 
 /// The reply to a send while the disk is full: an error naming the message, never an ack.
 async fn refused(ws: &mut Ws, cid: &str) -> Value {
-    assert!(ws.send_message(cid, "while the disk is full").await);
+    assert!(ws.try_send(send_frame(cid, "while the disk is full")).await);
     let f = ws.next_reply().await;
     assert_eq!(f["type"], "error", "no ack without durable storage: {f}");
     assert_eq!(f["client_msg_id"], cid, "{f}");

@@ -17,14 +17,16 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use vouch_chat::storage::postgres::ScratchDatabase;
-use vouch_chat::{ChatConfig, ChatService, NewAgent, NewAuthSettings, NewWidget, Role};
+use vouch_chat::{ChatConfig, ChatService, Role};
+use vouch_testkit::chat::{add_person, create_settings, create_widget};
+use vouch_testkit::http::{create_session, http_client, listed_messages, login, session_ids};
+use vouch_testkit::process::{chat_url, drain};
+use vouch_testkit::ws::{agent_request, customer_request, open, Stream};
+use vouch_testkit::{get_as, post_as, service_url, KeyServer, ScratchDatabase};
 
-use crate::support::{site_key, Counting, ISSUER, PASSWORD, SITE, WAIT};
+use crate::support::{now, site_key, ISSUER, PASSWORD, SITE, WAIT};
 
 /// A cluster's shared pieces: database, widget, key server, agent.
 struct Cluster {
@@ -32,60 +34,22 @@ struct Cluster {
     nats: String,
     prefix: String,
     app_id: String,
-    _keys: Counting,
+    _keys: KeyServer,
 }
 
 impl Cluster {
     async fn new(nats: String) -> Option<Cluster> {
-        let Ok(admin) = std::env::var("VOUCH_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
-                "VOUCH_TEST_DATABASE_URL is not set: failover test skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
-            );
-            eprintln!("VOUCH_TEST_DATABASE_URL is not set: failover test skipped");
-            return None;
-        };
-        let db = ScratchDatabase::create(&admin).await.expect("scratch db");
-        let pem = site_key().public_key().to_spki_pem();
-        let keys = Counting::start(
-            axum::Router::new().route("/publickey", axum::routing::get(move || async move { pem })),
-        )
-        .await;
+        let db = ScratchDatabase::from_env("failover test").await?;
+        let keys = KeyServer::start().await;
         let mut config = ChatConfig::with_data_dir(std::env::temp_dir());
         config.database_url = Some(db.url.clone());
         config.allow_private_key_urls = true;
         let setup = ChatService::open(&config).await.expect("open for setup");
-        let settings = setup
-            .create_auth_settings(NewAuthSettings {
-                name: "Shop".into(),
-                public_key_url: keys.url("/publickey"),
-                function_name: "auth.getAuthenticationToken".into(),
-                issuer: Some(ISSUER.into()),
-                leeway_secs: Some(0),
-            })
+        let settings = create_settings(&setup, "Shop", keys.url("/publickey"), Some(0)).await;
+        let widget = create_widget(&setup, "Shop chat", &settings, true, None).await;
+        add_person(&config, "agent@example.com", "Agent", Role::Agent, PASSWORD)
             .await
-            .expect("settings");
-        let widget = setup
-            .create_widget(NewWidget {
-                name: "Shop chat".into(),
-                allowed_origins: vec![SITE.into()],
-                auth_settings_id: Some(settings.id),
-                require_auth: true,
-                title: None,
-            })
-            .await
-            .expect("widget");
-        vouch_chat::add_agent(
-            &config,
-            NewAgent {
-                email: "agent@example.com".into(),
-                name: "Agent".into(),
-                role: Role::Agent,
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .expect("agent");
+            .expect("agent");
         Some(Cluster {
             db,
             nats,
@@ -109,18 +73,13 @@ impl Cluster {
             .spawn()
             .expect("spawn vouch chat");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let addr = tokio::time::timeout(WAIT, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(a) = line.strip_prefix("chat: http://") {
-                    return a.trim().to_string();
-                }
-            }
-            panic!("vouch chat ended before listening");
-        })
-        .await
-        .expect("node listening in time");
-        // Keep draining stdout so the node never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let url = tokio::time::timeout(WAIT, chat_url(&mut lines))
+            .await
+            .expect("node listening in time")
+            .expect("read stdout")
+            .expect("vouch chat ended before listening");
+        drain(lines);
+        let addr = url.trim_start_matches("http://").to_string();
         Node { child, addr }
     }
 }
@@ -131,6 +90,10 @@ struct Node {
 }
 
 impl Node {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -141,84 +104,45 @@ impl Node {
     }
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(WAIT)
-        .build()
-        .expect("client")
-}
-
-/// A verified customer session (on `node`); the session token.
+/// A verified customer session (on `node`): (session token, conversation id).
 async fn session(node: &Node, app_id: &str, sub: &str) -> (String, String) {
-    let t = crate::support::now();
+    let t = now();
     let jwt = site_key()
         .sign(&json!({"iss": ISSUER, "sub": sub, "iat": t, "exp": t + 600, "given_name": "Alex"}))
         .expect("sign");
-    let r = http()
-        .post(node.url(&format!("/api/v1/widgets/{app_id}/sessions")))
-        .header("Origin", SITE)
-        .header("AuthenticatedUserToken", jwt)
-        .send()
-        .await
-        .expect("session");
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.expect("json");
-    (
-        v["session_token"].as_str().expect("token").into(),
-        v["conversation_id"].as_str().expect("id").into(),
+    let (s, v) = create_session(
+        &http_client(),
+        &node.base(),
+        app_id,
+        Some(SITE),
+        Some(&jwt),
+        None,
     )
+    .await
+    .expect("session");
+    assert_eq!(s, 201);
+    session_ids(&v)
 }
 
 async fn agent_login(node: &Node) -> String {
-    let r = http()
-        .post(node.url("/api/v1/agent/login"))
-        .json(&json!({"email": "agent@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.expect("json");
-    v["token"].as_str().expect("token").into()
+    login(&http_client(), &node.base(), "agent@example.com", PASSWORD).await
 }
 
 async fn accept(node: &Node, token: &str, conv: &str) {
-    let r = http()
-        .post(node.url(&format!("/api/v1/agent/conversations/{conv}/accept")))
-        .bearer_auth(token)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(r.status(), 200);
+    let path = format!("/api/v1/agent/conversations/{conv}/accept");
+    let (s, _) = post_as(&http_client(), &node.url(&path), token, json!({})).await;
+    assert_eq!(s, 200);
 }
 
 /// The stored transcript: seq → (sender, client_msg_id).
 async fn transcript(node: &Node, token: &str, conv: &str) -> BTreeMap<i64, (String, String)> {
-    let r = http()
-        .get(node.url(&format!("/api/v1/agent/conversations/{conv}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("detail");
-    let v: Value = r.json().await.expect("json");
-    v["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| {
-            (
-                m["seq"].as_i64().expect("seq"),
-                (
-                    m["sender"].as_str().unwrap_or_default().to_string(),
-                    m["client_msg_id"].as_str().unwrap_or_default().to_string(),
-                ),
-            )
-        })
+    let path = format!("/api/v1/agent/conversations/{conv}");
+    let (_, v) = get_as(&http_client(), &node.url(&path), token).await;
+    listed_messages(&v)
+        .into_iter()
+        .map(|m| (m.seq, (m.sender, m.client_msg_id)))
         .collect()
 }
-
-type Stream = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A client socket that records every message frame it gets (seq → client_msg_id) and every
 /// ack, failing the test if a seq arrives twice.
@@ -230,18 +154,11 @@ struct Client {
 }
 
 impl Client {
-    async fn connect(url: String, header: (&'static str, String)) -> Client {
-        let mut req = url.into_client_request().expect("request");
-        req.headers_mut()
-            .insert(header.0, HeaderValue::from_str(&header.1).expect("header"));
-        // TCP_NODELAY: without it Nagle and delayed ACKs add ~40 ms to every round trip.
-        let (ws, _) = tokio::time::timeout(
-            WAIT,
-            tokio_tungstenite::connect_async_with_config(req, None, true),
-        )
-        .await
-        .expect("connect in time")
-        .expect("connect");
+    async fn connect(req: Request) -> Client {
+        let ws = tokio::time::timeout(WAIT, open(req))
+            .await
+            .expect("connect in time")
+            .expect("connect");
         Client {
             ws,
             messages: BTreeMap::new(),
@@ -251,19 +168,13 @@ impl Client {
     }
 
     async fn customer(node: &Node, session: &str) -> Client {
-        Client::connect(
-            format!("ws://{}/api/v1/chat?session_token={session}", node.addr),
-            ("Origin", SITE.to_string()),
-        )
-        .await
+        let ws_base = format!("ws://{}", node.addr);
+        Client::connect(customer_request(&ws_base, session, Some(SITE)).expect("request")).await
     }
 
     async fn agent(node: &Node, token: &str) -> Client {
-        Client::connect(
-            format!("ws://{}/api/v1/agent/ws", node.addr),
-            ("Authorization", format!("Bearer {token}")),
-        )
-        .await
+        let ws_base = format!("ws://{}", node.addr);
+        Client::connect(agent_request(&ws_base, token).expect("request")).await
     }
 
     async fn send(&mut self, v: Value) {
@@ -339,17 +250,12 @@ impl Client {
 }
 
 fn send_frame(id: &str) -> Value {
-    json!({"type": "send", "client_msg_id": id, "text": format!("text of {id}")})
+    vouch_testkit::ws::send_frame(id, &format!("text of {id}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_node_loses_and_doubles_nothing() {
-    let Ok(nats) = std::env::var("VOUCH_TEST_NATS_URL") else {
-        assert!(
-            std::env::var_os("VOUCH_TEST_REQUIRE_SERVICES").is_none(),
-            "VOUCH_TEST_NATS_URL is not set: failover test skipped, but VOUCH_TEST_REQUIRE_SERVICES says it must run"
-        );
-        eprintln!("VOUCH_TEST_NATS_URL is not set: failover test skipped");
+    let Some(nats) = service_url("VOUCH_TEST_NATS_URL", "failover test") else {
         return;
     };
     let Some(cluster) = Cluster::new(nats).await else {

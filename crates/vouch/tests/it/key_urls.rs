@@ -17,18 +17,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
+use vouch_testkit::RSA_1024_PUBLIC_PEM;
 
 use crate::support::*;
-
-/// A 1024-bit RSA public key (`openssl genrsa 1024 | openssl rsa -pubout`), too weak to accept.
-const RSA_1024_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
-MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCoCXKQ7+0itHdGATSxeHrxmDVJ
-6hrCqQ0PYZoD1RSq9kHJl/qvuXnsAA6EBKCQnw08I6FP3rAmsgcv09f262A4kZVa
-7+S8/BVE+gWNrRf80WuVY0bCoOiMhY6quskFu1xWIj4KpPNoz2c4dzKYp1WJXUHU
-PMiwlfFDGre+qTvHIwIDAQAB
------END PUBLIC KEY-----
-";
 
 const REFUSED: &str = "private, loopback and link-local addresses are refused (start with --allow-private-key-urls for development)";
 
@@ -147,37 +139,11 @@ async fn without_allow_private_no_spelling_of_loopback_reaches_the_key_server() 
 /// A body of `total` bytes in `chunk`-byte pieces with `pause` before each, produced lazily
 /// and counted.
 fn counted_body(total: usize, chunk: usize, produced: Arc<AtomicUsize>, pause: Duration) -> Body {
-    let stream = futures_util::stream::unfold(0usize, move |sent| {
-        let produced = produced.clone();
-        async move {
-            if sent >= total {
-                return None;
-            }
-            if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
-            }
-            let n = chunk.min(total - sent);
-            produced.fetch_add(n, Ordering::SeqCst);
-            Some((Ok::<_, std::convert::Infallible>(bytes_of(n)), sent + n))
-        }
-    });
-    Body::from_stream(stream)
-}
-
-fn bytes_of(n: usize) -> Vec<u8> {
-    vec![b'A'; n]
+    vouch_testkit::servers::trickle(total, chunk, pause, produced)
 }
 
 fn jwks_with(n: usize) -> String {
-    let jwk = site_key().public_key().to_jwk("k");
-    let keys: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut j = jwk.clone();
-            j["kid"] = json!(format!("k{i}"));
-            j
-        })
-        .collect();
-    json!({ "keys": keys }).to_string()
+    vouch_testkit::jwks_with(site_key(), n)
 }
 
 #[tokio::test]

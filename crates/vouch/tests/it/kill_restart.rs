@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use vouch_testkit::ws::send_frame;
+
 use crate::chat_process::{add_admin, customer_ws, messages_of, ChatProcess, LOAD_FLAGS, WAIT};
 
 /// Conversations driven at once, each by its own customer socket.
@@ -40,7 +42,7 @@ async fn drive(chat_addr: String, token: String, k: usize, acks: Arc<AtomicUsize
             let cid = format!("c{k}-m{next}");
             next += 1;
             seen.sent.push(cid.clone());
-            if !ws.send_message(&cid, &text_of(&cid)).await {
+            if !ws.try_send(send_frame(&cid, &text_of(&cid))).await {
                 return seen;
             }
             in_flight.insert(cid);
@@ -48,7 +50,7 @@ async fn drive(chat_addr: String, token: String, k: usize, acks: Arc<AtomicUsize
         if in_flight.is_empty() {
             return seen;
         }
-        let Some(f) = ws.next().await else {
+        let Some(f) = ws.next_any().await else {
             return seen; // the server died
         };
         match f["type"].as_str() {

@@ -8,13 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
-
-const WAIT: Duration = Duration::from_secs(20);
+use vouch_testkit::ws::send_frame;
+use vouch_testkit::{Ws, WAIT};
 
 struct Demo {
     child: Child,
@@ -78,26 +74,6 @@ fn cookie_values(res: &reqwest::Response) -> Vec<String> {
         .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty())
         .collect()
-}
-
-async fn ws_text(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    want: &str,
-) -> Value {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                let v: Value = serde_json::from_str(t.as_str()).expect("json frame");
-                if v["type"] == want {
-                    return v;
-                }
-            }
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("no {want} frame: {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]
@@ -207,30 +183,13 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 
     let ws_base = demo.chat.replacen("http://", "ws://", 1);
-    let mut req = format!("{ws_base}/api/v1/chat?session_token={session_token}")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut().insert(
-        "Origin",
-        HeaderValue::from_str(&demo.portal).expect("origin"),
-    );
-    let (mut customer, _) = tokio_tungstenite::connect_async(req)
+    let mut customer = Ws::customer(&ws_base, &session_token, Some(&demo.portal))
         .await
         .expect("customer socket");
-    customer
-        .send(Message::text(
-            json!({"type": "send", "client_msg_id": "m1", "text": "hello"}).to_string(),
-        ))
-        .await
-        .expect("send");
-    ws_text(&mut customer, "ack").await;
-    customer
-        .send(Message::text(
-            json!({"type": "auth", "token": jwt}).to_string(),
-        ))
-        .await
-        .expect("auth frame");
-    ws_text(&mut customer, "reauthenticated").await;
+    customer.send(send_frame("m1", "hello")).await;
+    customer.next_type("ack").await;
+    customer.send(json!({"type": "auth", "token": jwt})).await;
+    customer.next_type("reauthenticated").await;
 
     // The agent signs in (Bearer token and cookie) and opens the agent socket.
     let res = http
@@ -251,17 +210,10 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
         .await
         .expect("me");
     assert_eq!(res.status(), reqwest::StatusCode::OK);
-    let mut req = format!("{ws_base}/api/v1/agent/ws")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut().insert(
-        "Authorization",
-        HeaderValue::from_str(&format!("Bearer {agent_token}")).expect("header"),
-    );
-    let (mut agent, _) = tokio_tungstenite::connect_async(req)
+    let mut agent = Ws::agent(&ws_base, &agent_token)
         .await
         .expect("agent socket");
-    ws_text(&mut agent, "conversation").await;
+    agent.next_type("conversation").await;
     drop(customer);
     drop(agent);
 

@@ -3,143 +3,26 @@
 //! connection and request, and HTTP/WebSocket clients that can speak from any 127.x.y.z address.
 //! Nothing here sends a packet outside 127.0.0.0/8 and ::1.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::serve::ListenerExt;
-use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
-use vouch_chat::{ChatConfig, ChatService, NewAgent, Role};
-use vouch_jwt::SigningKey;
+use vouch_chat::{ChatConfig, ChatService, Role};
+use vouch_testkit::chat::{add_admin_and_agent, add_person, serve_node};
+use vouch_testkit::http::{create_session, sign_in};
+use vouch_testkit::ws::{agent_request, customer_request};
 
-/// The website origin the test widgets allow.
-pub const SITE: &str = "http://shop.test";
-pub const ISSUER: &str = "portal.test";
-/// The longest any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(20);
-pub const PASSWORD: &str = "correct horse battery staple";
-
-/// The website's signing key (published by the key server).
-pub fn site_key() -> &'static SigningKey {
-    static K: OnceLock<SigningKey> = OnceLock::new();
-    K.get_or_init(|| SigningKey::generate(2048).expect("generate key"))
-}
-
-/// A second key the key server also publishes (so `kid` selection matters).
-pub fn second_key() -> &'static SigningKey {
-    static K: OnceLock<SigningKey> = OnceLock::new();
-    K.get_or_init(|| SigningKey::generate(2048).expect("generate key"))
-}
-
-/// A key nobody publishes: the attacker's.
-pub fn stranger_key() -> &'static SigningKey {
-    static K: OnceLock<SigningKey> = OnceLock::new();
-    K.get_or_init(|| SigningKey::generate(2048).expect("generate key"))
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
+pub use vouch_testkit::{
+    client_from, loopback, now, second_key, site_key, stranger_key, Counting, Ws, ISSUER, PASSWORD,
+    SITE, WAIT,
+};
 
 pub fn b64(bytes: &[u8]) -> String {
     B64.encode(bytes)
-}
-
-/// A loopback address other than 127.0.0.1, to act as a second client.
-pub fn loopback(n: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))
-}
-
-/// A loopback HTTP server that counts accepted TCP connections and HTTP requests.
-pub struct Counting {
-    pub addr: SocketAddr,
-    connections: Arc<AtomicUsize>,
-    requests: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Counting {
-    pub async fn start(router: Router) -> Counting {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), router)
-            .await
-            .expect("bind 127.0.0.1")
-    }
-
-    /// None when the address cannot be bound (e.g. no IPv6 loopback in this sandbox).
-    pub async fn start_on(bind: SocketAddr, router: Router) -> Option<Counting> {
-        assert!(bind.ip().is_loopback(), "test servers are loopback only");
-        let listener = tokio::net::TcpListener::bind(bind).await.ok()?;
-        let addr = listener.local_addr().ok()?;
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let c = connections.clone();
-        let listener = listener.tap_io(move |_| {
-            c.fetch_add(1, Ordering::SeqCst);
-        });
-        let r = requests.clone();
-        let router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
-            let r = r.clone();
-            async move {
-                r.fetch_add(1, Ordering::SeqCst);
-                next.run(req).await
-            }
-        }));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Some(Counting {
-            addr,
-            connections,
-            requests,
-            task,
-        })
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Counting {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// An HTTP client speaking from `from` (a 127.x.y.z address).
-pub fn client_from(from: IpAddr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .local_address(from)
-        .timeout(WAIT)
-        .build()
-        .expect("client")
 }
 
 /// The outcome of `vouch token verify`.
@@ -234,32 +117,8 @@ impl ChatApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let srv = service.clone();
-        tokio::spawn(async move {
-            let _ = srv
-                .serve(listener, async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        for (email, role) in [
-            ("admin@example.com", Role::Admin),
-            ("agent@example.com", Role::Agent),
-        ] {
-            vouch_chat::add_agent(
-                &config,
-                NewAgent {
-                    email: email.into(),
-                    name: format!("{role} person"),
-                    role,
-                    password: PASSWORD.into(),
-                },
-            )
-            .await
-            .expect("add agent");
-        }
+        let (addr, tx) = serve_node(service.clone(), listener).await;
+        add_admin_and_agent(&config, PASSWORD).await;
         let mut app = ChatApp {
             addr,
             base: format!("http://{addr}"),
@@ -287,69 +146,29 @@ impl ChatApp {
         v["token"].as_str().expect("token").to_string()
     }
 
-    /// `POST /api/v1/agent/login` with `client`; (status, Retry-After, body).
+    /// `POST /api/v1/agent/login` with `client`; (status, body with `retry_after_header`).
     pub async fn login_from(
         &self,
         client: &reqwest::Client,
         email: &str,
         password: &str,
     ) -> (StatusCode, Value) {
-        let r = client
-            .post(self.url("/api/v1/agent/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .expect("login request");
-        let s = r.status();
-        let retry = r
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let mut v: Value = r.json().await.unwrap_or(Value::Null);
-        if let (Some(retry), Some(obj)) = (retry, v.as_object_mut()) {
-            obj.insert("retry_after_header".into(), json!(retry));
-        }
-        (s, v)
+        sign_in(client, &self.base, email, password).await
     }
 
     pub async fn add_agent(&self, email: &str, role: Role) {
-        vouch_chat::add_agent(
-            &self.config,
-            NewAgent {
-                email: email.into(),
-                name: email.split('@').next().unwrap_or("x").into(),
-                role,
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .expect("add agent");
+        let name = email.split('@').next().unwrap_or("x");
+        add_person(&self.config, email, name, role, PASSWORD)
+            .await
+            .expect("add agent");
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("get");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        vouch_testkit::get_as(&self.http, &self.url(path), token).await
     }
 
     pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("post");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        vouch_testkit::post_as(&self.http, &self.url(path), token, body).await
     }
 
     /// `POST /api/v1/admin/auth-settings` as the admin.
@@ -395,19 +214,9 @@ impl ChatApp {
         origin: Option<&str>,
         token: Option<&str>,
     ) -> (u16, Value) {
-        let mut req = client.post(self.url(&format!("/api/v1/widgets/{app_id}/sessions")));
-        if let Some(o) = origin {
-            req = req.header("Origin", o);
-        }
-        if let Some(t) = token {
-            req = req.header("AuthenticatedUserToken", t);
-        }
-        match req.send().await {
-            Ok(r) => {
-                let s = r.status().as_u16();
-                (s, r.json().await.unwrap_or(Value::Null))
-            }
-            Err(_) => (0, Value::Null),
+        match create_session(client, &self.base, app_id, origin, token, None).await {
+            Some((s, v)) => (s.as_u16(), v),
+            None => (0, Value::Null),
         }
     }
 
@@ -423,23 +232,13 @@ impl ChatApp {
         session_token: &str,
         origin: Option<&str>,
     ) -> Result<Ws, u16> {
-        let url = format!("{}/api/v1/chat?session_token={session_token}", self.ws_base);
-        let mut req = url.into_client_request().expect("request");
-        if let Some(o) = origin {
-            req.headers_mut()
-                .insert("Origin", HeaderValue::from_str(o).expect("origin"));
-        }
+        let req = customer_request(&self.ws_base, session_token, origin).expect("request");
         Ws::connect_from(from, self.addr, req).await
     }
 
     /// An agent socket from `from`, authenticated by Bearer.
     pub async fn agent_ws_from(&self, from: IpAddr, token: &str) -> Result<Ws, u16> {
-        let url = format!("{}/api/v1/agent/ws", self.ws_base);
-        let mut req = url.into_client_request().expect("request");
-        req.headers_mut().insert(
-            "Authorization",
-            HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
-        );
+        let req = agent_request(&self.ws_base, token).expect("request");
         Ws::connect_from(from, self.addr, req).await
     }
 
@@ -449,83 +248,5 @@ impl ChatApp {
             probe.get(self.url("/healthz")).send().await,
             Ok(r) if r.status() == StatusCode::OK
         )
-    }
-}
-
-/// A WebSocket client that keeps frames it was not waiting for.
-pub struct Ws {
-    stream: WebSocketStream<TcpStream>,
-    pending: Vec<Value>,
-}
-
-impl Ws {
-    pub async fn connect_from(
-        from: IpAddr,
-        server: SocketAddr,
-        req: tokio_tungstenite::tungstenite::handshake::client::Request,
-    ) -> Result<Ws, u16> {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket.bind(SocketAddr::new(from, 0)).expect("bind client");
-        let tcp = tokio::time::timeout(WAIT, socket.connect(server))
-            .await
-            .expect("connect in time")
-            .expect("connect");
-        match tokio::time::timeout(WAIT, tokio_tungstenite::client_async(req, tcp))
-            .await
-            .expect("handshake in time")
-        {
-            Ok((stream, _)) => Ok(Ws {
-                stream,
-                pending: Vec::new(),
-            }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
-            Err(e) => panic!("websocket handshake failed: {e}"),
-        }
-    }
-
-    pub async fn send(&mut self, v: Value) {
-        self.stream
-            .send(Message::text(v.to_string()))
-            .await
-            .expect("send frame");
-    }
-
-    /// The next frame matching `f` (others are kept); None when the socket closes first.
-    pub async fn next_where(&mut self, f: impl Fn(&Value) -> bool) -> Option<Value> {
-        if let Some(i) = self.pending.iter().position(&f) {
-            return Some(self.pending.remove(i));
-        }
-        loop {
-            match tokio::time::timeout(WAIT, self.stream.next())
-                .await
-                .expect("a frame in time")
-            {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-                Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(t.as_str()).expect("JSON frame");
-                    if f(&v) {
-                        return Some(v);
-                    }
-                    self.pending.push(v);
-                }
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    /// Sends a message and waits for its ack; the seq, or the error frame's code.
-    pub async fn say(&mut self, id: &str, text: &str) -> Result<i64, String> {
-        self.send(json!({"type": "send", "client_msg_id": id, "text": text}))
-            .await;
-        let f = self
-            .next_where(|v| {
-                (v["type"] == "ack" || v["type"] == "error") && v["client_msg_id"] == id
-            })
-            .await
-            .expect("ack or error before close");
-        match f["seq"].as_i64() {
-            Some(seq) if f["type"] == "ack" => Ok(seq),
-            _ => Err(f["error"].as_str().unwrap_or("?").to_string()),
-        }
     }
 }

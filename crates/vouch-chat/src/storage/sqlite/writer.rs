@@ -42,12 +42,10 @@ pub const MAX_BATCH: usize = 512;
 const WRITE_QUEUE: usize = 8192;
 /// Group commit's gathering pause under load, as PostgreSQL's `commit_delay` with
 /// `commit_siblings`: when the previous batch held at least [`COMMIT_SIBLINGS`] writes, the writer
-/// waits this long after the next write arrives, so more join its batch. On this kind of machine
-/// (a virtual disk) each fsync costs ~250 µs of CPU in the kernel (writeback, the virtio
-/// notification and its interrupt) whatever the batch holds: at 1,000 pairs × 5 msg/s the pause
-/// took the writer thread from 88–93 to 75–78 µs per message, for ~0.7 ms more on the median round
-/// trip (`vouch bench chat`, docs/benchmarks.md). Under light load (smaller batches) there is no
-/// pause at all.
+/// waits this long after the next write arrives, so more join its batch and share its fsync,
+/// whose CPU cost does not depend on the batch's size; it trades a little latency for less CPU
+/// per message (figures: `vouch bench chat` in docs/benchmarks.md). Under light load (smaller
+/// batches) there is no pause at all.
 const COMMIT_DELAY: Duration = Duration::from_micros(500);
 /// See [`COMMIT_DELAY`].
 const COMMIT_SIBLINGS: usize = 4;

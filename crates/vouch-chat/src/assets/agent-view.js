@@ -1,0 +1,218 @@
+/*
+ * The agent console's rendering: the two conversation lists, the open conversation (header,
+ * transcript, typing), the contact card, context variables and earlier conversations. Data is
+ * rendered with textContent only.
+ */
+
+import { $, el, clear, show } from './common.js';
+import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
+import { select } from './agent.js';
+
+const STATUS = { pending: 'Sending\u2026', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent' };
+
+export function setError(text) {
+  $('console-error').textContent = text || '';
+  show($('console-error'), !!text);
+}
+
+export function setConn(text, ok) {
+  var c = $('conn');
+  c.textContent = text;
+  c.className = 'conn' + (ok ? ' ok' : '');
+}
+
+function listFor(c) {
+  if (c.state === 'waiting') return 'queue';
+  if (isMine(c) && (c.state === 'active' || (c.state === 'ended' && c.keepUntilClosed))) return 'mine';
+  return null;
+}
+
+export function renderLists() {
+  var queue = $('queue');
+  var mine = $('mine');
+  clear(queue);
+  clear(mine);
+  var all = Object.keys(state.convs).map(function (k) {
+    return state.convs[k];
+  });
+  all.sort(function (a, b) {
+    return String(a.created_at || '').localeCompare(String(b.created_at || ''));
+  });
+  var nq = 0;
+  var nm = 0;
+  all.forEach(function (c) {
+    var where = listFor(c);
+    if (!where) return;
+    var li = el('li');
+    var item = el('button', 'conv-item' + (state.selected === c.id ? ' selected' : ''));
+    item.type = 'button';
+    item.setAttribute('data-testid', 'conversation-item');
+    item.setAttribute('data-conversation-id', c.id);
+    item.setAttribute('data-state', c.state);
+    item.setAttribute('data-verified', c.verified ? 'true' : 'false');
+    if (state.selected === c.id) item.setAttribute('aria-current', 'true');
+    var top = el('span', 'conv-item-top');
+    top.appendChild(el('span', 'conv-name', contactName(c.contact)));
+    top.appendChild(el('span', 'conv-time', c.created_at ? fmtTime(c.created_at) : ''));
+    item.appendChild(top);
+    var bottom = el('span', 'conv-item-bottom');
+    bottom.appendChild(el('span', 'badge ' + (c.verified ? 'ok' : 'warn'), c.verified ? 'Verified' : 'Not verified'));
+    if (c.state === 'ended') bottom.appendChild(el('span', 'state', 'Ended'));
+    if (c.typingUntil > Date.now()) bottom.appendChild(el('span', 'muted small', 'typing\u2026'));
+    if (c.unread) bottom.appendChild(el('span', 'count unread', c.unread));
+    item.appendChild(bottom);
+    item.addEventListener('click', function () {
+      select(c.id);
+    });
+    li.appendChild(item);
+    if (where === 'queue') {
+      queue.appendChild(li);
+      nq++;
+    } else {
+      mine.appendChild(li);
+      nm++;
+    }
+  });
+  $('queue-count').textContent = String(nq);
+  $('mine-count').textContent = String(nm);
+  show($('queue-empty'), nq === 0);
+  show($('mine-empty'), nm === 0);
+}
+
+export function renderConversation() {
+  var c = state.convs[state.selected];
+  if (!c) return;
+  $('conv-title').textContent = contactName(c.contact);
+  var badge = $('verified-badge');
+  badge.textContent = c.verified ? 'Verified' : 'Not verified';
+  badge.className = 'badge ' + (c.verified ? 'ok' : 'warn');
+  var st = $('conv-state');
+  st.textContent = c.state === 'waiting' ? 'Waiting' : c.state === 'ended' ? 'Ended' : isMine(c) ? 'Active' : 'With another agent';
+  st.setAttribute('data-state', c.state);
+  show($('accept'), c.state === 'waiting');
+  show($('end-conversation'), c.state === 'active' && isMine(c));
+  var canWrite = c.state === 'active' && isMine(c);
+  show($('composer'), canWrite);
+  $('agent-input').disabled = !canWrite;
+  $('agent-send').disabled = !canWrite;
+
+  var ct = c.contact;
+  $('contact-name').textContent = ct ? contactName(ct) : 'Guest';
+  $('contact-email').textContent = ct && ct.email ? ct.email : '\u2014';
+  $('contact-phone').textContent = ct && ct.phone ? ct.phone : '\u2014';
+  $('contact-id').textContent = ct && ct.external_id != null ? String(ct.external_id) : '\u2014';
+
+  var body = $('context-body');
+  clear(body);
+  var ctx = c.context && typeof c.context === 'object' ? c.context : {};
+  var names = Object.keys(ctx);
+  if (!names.length) {
+    var tr0 = el('tr');
+    var td0 = el('td', 'muted', 'No context variables.');
+    td0.colSpan = 2;
+    tr0.appendChild(td0);
+    body.appendChild(tr0);
+  }
+  names.forEach(function (n) {
+    var tr = el('tr');
+    tr.setAttribute('data-name', n);
+    tr.appendChild(el('th', '', n)).setAttribute('scope', 'row');
+    tr.appendChild(el('td', '', str(ctx[n])));
+    body.appendChild(tr);
+  });
+  renderHistory();
+  renderTyping();
+}
+
+export function renderHistory() {
+  var c = state.convs[state.selected];
+  var list = $('history');
+  var empty = $('history-empty');
+  clear(list);
+  if (!c) return;
+  if (!c.contact) {
+    empty.textContent = 'A guest has no earlier conversations on record.';
+    show(empty, true);
+    return;
+  }
+  if (c.historyError) {
+    empty.textContent = c.historyError;
+    show(empty, true);
+    return;
+  }
+  if (c.history == null) {
+    empty.textContent = 'Loading\u2026';
+    show(empty, true);
+    return;
+  }
+  var items = c.history.slice().sort(function (a, b) {
+    return String(b.created_at || '').localeCompare(String(a.created_at || ''));
+  });
+  empty.textContent = 'No earlier conversations.';
+  show(empty, items.length === 0);
+  items.forEach(function (a) {
+    var li = el('li', 'history-item');
+    li.setAttribute('data-testid', 'history-item');
+    li.setAttribute('data-conversation-id', str(a.conversation_id));
+    var details = el('details');
+    var transcript = Array.isArray(a.transcript) ? a.transcript : [];
+    var first = transcript.filter(function (m) {
+      return m && m.sender === 'customer';
+    })[0];
+    var summary = el('summary');
+    summary.appendChild(el('span', 'history-time', fmtTime(a.created_at) || 'Earlier'));
+    summary.appendChild(el('span', 'history-preview', first ? first.text : transcript.length + ' messages'));
+    details.appendChild(summary);
+    var ol = el('ol', 'history-transcript');
+    transcript.forEach(function (m) {
+      var row = el('li', 'hmsg ' + (m.sender === 'agent' || m.sender === 'customer' ? m.sender : 'system'));
+      row.setAttribute('data-sender', str(m.sender));
+      row.appendChild(el('span', 'who', m.sender === 'agent' ? 'Agent' : m.sender === 'customer' ? 'Customer' : ''));
+      row.appendChild(el('span', 'text', str(m.text)));
+      ol.appendChild(row);
+    });
+    details.appendChild(ol);
+    li.appendChild(details);
+    list.appendChild(li);
+  });
+}
+
+function messageRow(m) {
+  var sender = m.sender === 'agent' || m.sender === 'customer' ? m.sender : 'system';
+  var row = el('div', 'msg ' + sender);
+  var bubble = el('div', 'bubble', m.text);
+  bubble.setAttribute('data-testid', 'agent-message');
+  bubble.setAttribute('data-sender', sender);
+  if (m.seq) bubble.setAttribute('data-seq', String(m.seq));
+  if (m.status) bubble.setAttribute('data-status', m.status);
+  row.appendChild(bubble);
+  if (sender !== 'system') {
+    var meta = (sender === 'customer' ? 'Customer' : 'You') + ' \u00b7 ' + (fmtTime(m.sent_at) || fmtTime(new Date().toISOString()));
+    if (sender === 'agent' && m.status) meta += ' \u00b7 ' + STATUS[m.status];
+    row.appendChild(el('div', 'meta', meta));
+  }
+  return row;
+}
+
+export function renderTranscript() {
+  var c = state.convs[state.selected];
+  var t = $('transcript');
+  clear(t);
+  if (!c) return;
+  var seqs = Object.keys(c.messages).map(Number).sort(function (a, b) {
+    return a - b;
+  });
+  seqs.forEach(function (s) {
+    t.appendChild(messageRow(c.messages[s]));
+  });
+  c.pending.forEach(function (p) {
+    if (!p.seq) t.appendChild(messageRow(p));
+  });
+  if (!seqs.length && !c.pending.length) t.appendChild(el('p', 'muted center', c.loaded ? 'No messages yet.' : 'Loading\u2026'));
+  t.scrollTop = t.scrollHeight;
+}
+
+export function renderTyping() {
+  var c = state.convs[state.selected];
+  show($('customer-typing'), !!(c && c.typingUntil > Date.now() && c.state !== 'ended'));
+}

@@ -1,0 +1,313 @@
+/*
+ * The widget's DOM: a <vouch-chat> element with an open shadow root holding the launcher and
+ * the panel (the data-testid hooks of the design), and every function that changes what the
+ * visitor sees. Data is rendered with textContent only, never parsed as HTML.
+ */
+
+import { applyStyles } from './styles.js';
+import { MSG, UI, STATUS, STATE_TEXT, STATUS_LABEL } from './strings.js';
+import { el, svg, guard, contactName, formatTime } from './util.js';
+import { session, phase } from './session.js';
+
+export const MAX_TEXT = 4000;
+const TYPING_SHOW_MS = 4000;
+
+const CHAT_ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm3 6a1.3 1.3 0 1 0 0 2.6A1.3 1.3 0 0 0 7 10zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6z';
+
+export let ui = null; // DOM references, built once by buildUi
+export let opened = false; // the panel is open
+export let errorKind = null; // what chat-error shows: network | fatal | frame | reauth | notice | general
+let hooks = {};
+let typingTimer = null;
+
+/*
+ * Builds the widget into the page. `actions` are the visitor's doings: openChanged(open),
+ * submit(), typed(), newChat().
+ */
+export function buildUi(actions) {
+  hooks = actions;
+  const host = document.createElement('vouch-chat');
+  host.setAttribute('data-vouch-chat', '');
+  const shadow = host.attachShadow({ mode: 'open' });
+  applyStyles(shadow);
+
+  const root = el('div', 'root');
+
+  const launcher = el('button', 'launcher', 'chat-launcher');
+  launcher.type = 'button';
+  launcher.setAttribute('aria-label', UI.open);
+  launcher.setAttribute('aria-expanded', 'false');
+  launcher.appendChild(svg(CHAT_ICON));
+  const unread = el('span', 'badge');
+  unread.hidden = true;
+  launcher.appendChild(unread);
+
+  const panel = el('section', 'panel', 'chat-panel');
+  panel.hidden = true;
+  panel.setAttribute('role', 'dialog');
+  panel.id = 'vouch-chat-panel';
+  launcher.setAttribute('aria-controls', panel.id);
+
+  const head = el('header', 'head');
+  const headText = el('div', 'head-text');
+  const title = el('h2', 'title');
+  title.id = 'vouch-chat-title';
+  title.textContent = UI.title;
+  panel.setAttribute('aria-labelledby', title.id);
+  const status = el('div', 'status', 'chat-status');
+  status.setAttribute('aria-live', 'polite');
+  const close = el('button', 'close');
+  close.type = 'button';
+  close.setAttribute('aria-label', UI.close);
+  close.textContent = '\u00d7';
+  headText.appendChild(title);
+  headText.appendChild(status);
+  head.appendChild(headText);
+  head.appendChild(close);
+
+  const error = el('p', 'error', 'chat-error');
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+
+  const log = el('div', 'log');
+  log.setAttribute('role', 'log');
+  log.setAttribute('aria-live', 'polite');
+  log.setAttribute('aria-label', UI.conversation);
+  const empty = el('div', 'empty');
+  empty.textContent = UI.empty;
+  log.appendChild(empty);
+
+  const typing = el('div', 'typing');
+  typing.hidden = true;
+  typing.textContent = UI.agentTyping;
+
+  const bar = el('div', 'bar');
+  bar.hidden = true;
+  const again = el('button', 'btn');
+  again.type = 'button';
+  again.textContent = UI.newChat;
+  bar.appendChild(again);
+
+  const composer = el('form', 'composer');
+  composer.setAttribute('novalidate', '');
+  const input = el('textarea', '', 'chat-input');
+  input.rows = 1;
+  input.maxLength = MAX_TEXT;
+  input.placeholder = UI.placeholder;
+  input.setAttribute('aria-label', UI.message);
+  const send = el('button', 'btn', 'chat-send');
+  send.type = 'submit';
+  send.textContent = UI.send;
+  composer.appendChild(input);
+  composer.appendChild(send);
+
+  panel.appendChild(head);
+  panel.appendChild(error);
+  panel.appendChild(log);
+  panel.appendChild(typing);
+  panel.appendChild(bar);
+  panel.appendChild(composer);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+  shadow.appendChild(root);
+
+  launcher.addEventListener('click', guard(function () {
+    setOpen(!opened);
+  }));
+  close.addEventListener('click', guard(function () {
+    setOpen(false);
+    launcher.focus();
+  }));
+  panel.addEventListener('keydown', guard(function (e) {
+    if (e.key === 'Escape') {
+      setOpen(false);
+      launcher.focus();
+    }
+  }));
+  composer.addEventListener('submit', guard(function (e) {
+    e.preventDefault();
+    hooks.submit();
+  }));
+  input.addEventListener('keydown', guard(function (e) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      hooks.submit();
+    }
+  }));
+  input.addEventListener('input', guard(function () {
+    hooks.typed();
+  }));
+  again.addEventListener('click', guard(function () {
+    hooks.newChat();
+  }));
+
+  (document.body || document.documentElement).appendChild(host);
+
+  ui = {
+    host: host, shadow: shadow, launcher: launcher, unread: unread, panel: panel, title: title,
+    status: status, error: error, log: log, empty: empty, typing: typing, bar: bar, again: again,
+    input: input, send: send, unreadCount: 0
+  };
+  return ui;
+}
+
+/* Opens or closes the panel; `auto` (a reload restoring an open chat) leaves the focus alone. */
+export function setOpen(open, auto) {
+  opened = open;
+  ui.panel.hidden = !open;
+  ui.launcher.setAttribute('aria-expanded', open ? 'true' : 'false');
+  ui.launcher.setAttribute('aria-label', open ? UI.close : UI.open);
+  hooks.openChanged(open);
+  if (open) {
+    ui.unreadCount = 0;
+    ui.unread.hidden = true;
+    scrollToEnd();
+    if (!auto && !ui.input.disabled) ui.input.focus();
+  }
+}
+
+export function setTitle(text) {
+  ui.title.textContent = text;
+}
+
+// ------------------------------------------------------------------ errors
+
+export function setError(text, kind) {
+  errorKind = kind || 'general';
+  ui.error.textContent = text;
+  ui.error.hidden = !text;
+}
+
+/* Clears chat-error; with a kind, only if it shows an error of that kind. */
+export function clearError(kind) {
+  if (kind && errorKind !== kind) return;
+  errorKind = null;
+  ui.error.textContent = '';
+  ui.error.hidden = true;
+}
+
+/* An exception inside the widget (see util.report). */
+export function showBroken() {
+  if (ui) setError(MSG.broken, 'general');
+}
+
+// ------------------------------------------------------------------ status
+
+/* chat-status: who the visitor is, the conversation's state, and `extra` (connection news). */
+export function renderStatus(extra) {
+  const s = ui.status;
+  while (s.firstChild) s.removeChild(s.firstChild);
+  const parts = [];
+  let cls = 'status';
+  if (session) {
+    if (session.verified) {
+      const name = contactName(session.contact);
+      parts.push((name ? STATUS.signedInAs + name : STATUS.signedIn) + STATUS.verified);
+      cls += ' verified';
+    } else {
+      parts.push(STATUS.guest);
+    }
+    if (STATE_TEXT[session.state]) parts.push(STATE_TEXT[session.state]);
+  }
+  if (extra) parts.push(extra);
+  if (phase !== 'open' && phase !== 'ended') cls += ' offline';
+  s.className = cls;
+  s.appendChild(el('span', 'dot'));
+  s.appendChild(document.createTextNode(parts.join(' \u00b7 ') || STATUS.idle));
+}
+
+export function setInputEnabled(on) {
+  ui.input.disabled = !on;
+  ui.send.disabled = !on;
+}
+
+/* The bar under the log with one button: "Start a new chat" or "Try again". */
+export function showBar(label) {
+  ui.again.textContent = label;
+  ui.bar.hidden = false;
+}
+
+/* Back to an empty log with no bar, no typing indicator and no error. */
+export function resetLog() {
+  while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
+  ui.log.appendChild(ui.empty);
+  ui.bar.hidden = true;
+  ui.typing.hidden = true;
+  clearError();
+}
+
+export function scrollToEnd() {
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+export function showAgentTyping() {
+  ui.typing.hidden = false;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(function () {
+    ui.typing.hidden = true;
+  }, TYPING_SHOW_MS);
+}
+
+export function hideAgentTyping() {
+  ui.typing.hidden = true;
+}
+
+/* An agent's message arrived: counted on the launcher's badge while the panel is closed. */
+export function noteAgentMessage() {
+  ui.typing.hidden = true;
+  if (!opened) {
+    ui.unreadCount++;
+    ui.unread.textContent = String(Math.min(ui.unreadCount, 99));
+    ui.unread.hidden = false;
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+/* Puts a row in seq order; rows without a seq (still pending) stay last. */
+export function insertRow(row, seq) {
+  if (ui.empty.parentNode) ui.log.removeChild(ui.empty);
+  const kids = ui.log.children;
+  let before = null;
+  if (seq) {
+    for (let i = 0; i < kids.length; i++) {
+      const ks = Number(kids[i].getAttribute('data-seq') || 0);
+      if (!ks || ks > seq) {
+        before = kids[i];
+        break;
+      }
+    }
+  }
+  ui.log.insertBefore(row, before);
+}
+
+/* A message row (not yet in the log): {row, bubble, meta, time}. */
+export function makeRow(sender, text, sentAt) {
+  const s = sender === 'customer' || sender === 'agent' ? sender : 'system';
+  const row = el('div', 'row ' + s);
+  const bubble = el('div', 'bubble', 'chat-message');
+  bubble.setAttribute('data-sender', s);
+  bubble.textContent = text;
+  row.appendChild(bubble);
+  const meta = el('div', 'meta');
+  if (s !== 'system') {
+    meta.textContent = (s === 'agent' ? UI.support : '') + formatTime(sentAt);
+    row.appendChild(meta);
+  }
+  return { row: row, bubble: bubble, meta: meta, time: formatTime(sentAt) };
+}
+
+/* Moves a row to its place for `seq` and marks it with that seq. */
+export function placeRow(rec, seq) {
+  rec.row.setAttribute('data-seq', String(seq));
+  rec.bubble.setAttribute('data-seq', String(seq));
+  if (rec.row.parentNode) rec.row.parentNode.removeChild(rec.row);
+  insertRow(rec.row, seq);
+}
+
+/* pending | sent | delivered | failed, as data-status and in words under the bubble. */
+export function setMsgStatus(rec, st) {
+  rec.status = st;
+  rec.bubble.setAttribute('data-status', st);
+  rec.meta.textContent = rec.time + ' \u00b7 ' + STATUS_LABEL[st];
+}
