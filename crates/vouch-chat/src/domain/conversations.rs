@@ -2,16 +2,16 @@
 //! accept (exactly one agent wins), end (transcript activity on the contact) — and the live frames
 //! each change publishes through the hub.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::Chat;
 use crate::error::ChatError;
-use crate::live::frames::{self, valid_client_msg_id, FrameError};
+use crate::live::frames::{self, valid_client_msg_id};
 use crate::live::hub::Audience;
 use crate::storage::{
-    now_millis, rfc3339, Agent, Appended, Conversation, ConversationState, Ended, Message,
-    NewMessage, Sender, StoreError,
+    now_millis, ser_rfc3339, Agent, Appended, Contact, Conversation, ConversationState, Ended,
+    Message, Millis, NewMessage, Sender, StoreError,
 };
 
 /// Most conversations one list answers.
@@ -21,29 +21,95 @@ pub const HISTORY_PAGE: u32 = 500;
 /// Most messages one conversation detail answers.
 pub const DETAIL_MESSAGES: u32 = 10_000;
 
+/// A conversation as agents see it in lists, `conversation` frames and the answers of accept and end.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ConversationSummary {
+    pub id: Uuid,
+    pub state: ConversationState,
+    pub verified: bool,
+    /// The verified customer; null when Not verified.
+    #[schema(required = true)]
+    pub contact: Option<Contact>,
+    #[schema(required = true)]
+    pub agent_id: Option<Uuid>,
+    #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Millis,
+    #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Millis,
+}
+
+/// One conversation with its context variables and messages (`GET …/conversations/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub summary: ConversationSummary,
+    /// Context variables (the token's `lwicontexts` and the widget's context).
+    #[schema(value_type = Object)]
+    pub context: serde_json::Map<String, serde_json::Value>,
+    pub messages: Vec<MessageItem>,
+}
+
+/// A message in a conversation's detail.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MessageItem {
+    pub seq: i64,
+    pub sender: Sender,
+    pub text: String,
+    #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub sent_at: Millis,
+    /// As its sender chose it; null for `system` messages.
+    #[schema(required = true)]
+    pub client_msg_id: Option<String>,
+}
+
+impl From<Message> for MessageItem {
+    fn from(m: Message) -> Self {
+        MessageItem {
+            seq: m.seq,
+            sender: m.sender,
+            text: m.text,
+            sent_at: m.sent_at,
+            client_msg_id: m.client_msg_id,
+        }
+    }
+}
+
+/// A contact and its activities (`GET /api/v1/contacts/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ContactWithActivities {
+    pub contact: Contact,
+    pub activities: Vec<crate::storage::Activity>,
+}
+
 impl Chat {
-    /// The summary agents see: `id`, `state`, `verified`, `contact`, `agent_id`, `created_at`.
-    pub async fn conversation_summary(&self, c: &Conversation) -> Result<Value, ChatError> {
+    /// The summary agents see of a conversation (its contact read).
+    pub async fn conversation_summary(
+        &self,
+        c: &Conversation,
+    ) -> Result<ConversationSummary, ChatError> {
         let contact = match c.contact_id {
             Some(id) => self.store.get_contact(id).await?,
             None => None,
         };
-        Ok(json!({
-            "id": c.id,
-            "state": c.state,
-            "verified": c.verified,
-            "contact": contact,
-            "agent_id": c.agent_id,
-            "created_at": rfc3339(c.created_at),
-            "updated_at": rfc3339(c.updated_at),
-        }))
+        Ok(ConversationSummary {
+            id: c.id,
+            state: c.state,
+            verified: c.verified,
+            contact,
+            agent_id: c.agent_id,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
     }
 
     /// Conversations, newest first, optionally of one state.
     pub async fn list_conversations(
         &self,
         state: Option<ConversationState>,
-    ) -> Result<Vec<Value>, ChatError> {
+    ) -> Result<Vec<ConversationSummary>, ChatError> {
         let list = self.store.list_conversations(state, LIST_LIMIT).await?;
         let mut out = Vec::with_capacity(list.len());
         for c in &list {
@@ -52,36 +118,36 @@ impl Chat {
         Ok(out)
     }
 
-    /// One conversation with its context variables and messages.
-    pub async fn conversation_detail(&self, id: Uuid) -> Result<Value, ChatError> {
-        let c = self
-            .store
+    /// A conversation as stored; `NotFound` when there is none.
+    pub async fn conversation(&self, id: Uuid) -> Result<Conversation, ChatError> {
+        self.store
             .get_conversation(id)
             .await?
-            .ok_or(ChatError::NotFound("conversation"))?;
-        let mut v = self.conversation_summary(&c).await?;
+            .ok_or_else(ChatError::no_such_conversation)
+    }
+
+    /// The conversations assigned to `agent` that are not ended, newest first (at most
+    /// [`LIST_LIMIT`]): the ones whose messages reach that agent's sockets.
+    pub async fn assigned_conversations(
+        &self,
+        agent: Uuid,
+    ) -> Result<Vec<Conversation>, ChatError> {
+        Ok(self
+            .store
+            .conversations_assigned_to(agent, LIST_LIMIT)
+            .await?)
+    }
+
+    /// One conversation with its context variables and messages.
+    pub async fn conversation_detail(&self, id: Uuid) -> Result<ConversationDetail, ChatError> {
+        let c = self.conversation(id).await?;
+        let summary = self.conversation_summary(&c).await?;
         let messages = self.store.messages_after(id, 0, DETAIL_MESSAGES).await?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("context".into(), Value::Object(c.context.clone()));
-            obj.insert(
-                "messages".into(),
-                Value::Array(
-                    messages
-                        .iter()
-                        .map(|m| {
-                            json!({
-                                "seq": m.seq,
-                                "sender": m.sender,
-                                "text": m.text,
-                                "sent_at": rfc3339(m.sent_at),
-                                "client_msg_id": m.client_msg_id,
-                            })
-                        })
-                        .collect(),
-                ),
-            );
-        }
-        Ok(v)
+        Ok(ConversationDetail {
+            summary,
+            context: c.context,
+            messages: messages.into_iter().map(MessageItem::from).collect(),
+        })
     }
 
     /// Messages after `after_seq`, in order, one page.
@@ -106,30 +172,20 @@ impl Chat {
         agent_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
-    ) -> Result<Appended, FrameError> {
+    ) -> Result<Appended, ChatError> {
         if !valid_client_msg_id(client_msg_id) {
-            return Err(FrameError::new(
-                "bad_client_msg_id",
-                "client_msg_id must be 1 to 64 characters of A-Z a-z 0-9 _ -",
-            ));
+            return Err(ChatError::BadClientMsgId);
         }
         if text.trim().is_empty() {
-            return Err(FrameError::new("empty_text", "the message is empty"));
+            return Err(ChatError::EmptyText);
         }
         if text.chars().count() > self.limits.max_text_chars {
-            return Err(FrameError::new(
-                "text_too_long",
-                format!(
-                    "messages may be at most {} characters",
-                    self.limits.max_text_chars
-                ),
-            ));
+            return Err(ChatError::TextTooLong {
+                max: self.limits.max_text_chars,
+            });
         }
         if !self.msg_limiter.check(&(conversation_id, sender)) {
-            return Err(FrameError::new(
-                "rate_limited",
-                "too many messages: wait a moment and send again",
-            ));
+            return Err(ChatError::TooManyMessages);
         }
         let appended = self
             .store
@@ -143,20 +199,11 @@ impl Chat {
             })
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    FrameError::new("conversation_ended", "the conversation has ended")
-                }
-                StoreError::NotFound => FrameError::new("not_found", "no such conversation"),
-                e @ StoreError::Unavailable(_) => {
+                StoreError::Conflict(_) => ChatError::ConversationEnded,
+                StoreError::NotFound => ChatError::no_such_conversation(),
+                e => {
                     tracing::error!(error = %e, conversation = %conversation_id, "storing a message failed");
-                    FrameError::new(
-                        "storage_unavailable",
-                        "the message could not be stored (the server's storage is failing), so it was not delivered: send it again",
-                    )
-                }
-                other => {
-                    tracing::error!(error = %other, conversation = %conversation_id, "storing a message failed");
-                    FrameError::new("internal", "the message could not be stored; send it again")
+                    ChatError::MessageNotStored(e)
                 }
             })?;
         if !appended.duplicate {
@@ -173,25 +220,21 @@ impl Chat {
         conversation_id: Uuid,
         client_msg_id: &str,
         text: &str,
-    ) -> Result<Appended, FrameError> {
-        let conv = match self.store.get_conversation(conversation_id).await {
-            Ok(Some(c)) => c,
-            Ok(None) => return Err(FrameError::new("not_found", "no such conversation")),
+    ) -> Result<Appended, ChatError> {
+        let conv = match self.conversation(conversation_id).await {
+            Ok(c) => c,
+            Err(e @ ChatError::NotFound(_)) => return Err(e),
             Err(e) => {
                 tracing::error!(error = %e, "reading a conversation failed");
-                return Err(FrameError::new("internal", "try again"));
+                return Err(ChatError::Internal(e.to_string()));
             }
         };
         if conv.state == ConversationState::Ended {
-            return Err(FrameError::new(
-                "conversation_ended",
-                "the conversation has ended",
-            ));
+            return Err(ChatError::ConversationEnded);
         }
         if conv.agent_id != Some(agent.id) {
-            return Err(FrameError::new(
-                "forbidden",
-                "only the agent who accepted this conversation may write to it",
+            return Err(ChatError::Forbidden(
+                "only the agent who accepted this conversation may write to it".into(),
             ));
         }
         self.send_message(
@@ -202,6 +245,16 @@ impl Chat {
             text,
         )
         .await
+    }
+
+    /// Whether a customer socket may take one more `auth` frame now (they share the
+    /// conversation's message rate); `TooManyFrames` when not.
+    pub fn check_auth_frame_rate(&self, conversation_id: Uuid) -> Result<(), ChatError> {
+        if self.msg_limiter.check(&(conversation_id, Sender::Customer)) {
+            Ok(())
+        } else {
+            Err(ChatError::TooManyFrames)
+        }
     }
 
     fn publish_message(&self, m: &Message, assigned: Option<Uuid>) {
@@ -232,7 +285,7 @@ impl Chat {
             .store
             .get_conversation(conversation_id)
             .await?
-            .ok_or(ChatError::NotFound("conversation"))?;
+            .ok_or_else(ChatError::no_such_conversation)?;
         let frame = frames::typing(conversation_id, sender);
         match (sender, agent) {
             (Sender::Agent, Some(a)) if conv.agent_id == Some(a.id) => {
@@ -249,7 +302,7 @@ impl Chat {
     }
 
     /// Accepts a waiting conversation. Exactly one of concurrent callers wins; the rest get `Conflict`.
-    pub async fn accept(&self, agent: &Agent, id: Uuid) -> Result<Value, ChatError> {
+    pub async fn accept(&self, agent: &Agent, id: Uuid) -> Result<ConversationSummary, ChatError> {
         let joined = format!("{} joined the conversation", agent.name);
         let (conv, message) = self
             .store
@@ -259,7 +312,7 @@ impl Chat {
                 StoreError::Conflict(_) => ChatError::Conflict(
                     "another agent has already accepted this conversation, or it has ended".into(),
                 ),
-                StoreError::NotFound => ChatError::NotFound("conversation"),
+                StoreError::NotFound => ChatError::no_such_conversation(),
                 other => other.into(),
             })?;
         tracing::info!(conversation = %id, agent = %agent.id, "conversation accepted");
@@ -276,12 +329,12 @@ impl Chat {
     }
 
     /// Ends a conversation; only its assigned agent may.
-    pub async fn end_by_agent(&self, agent: &Agent, id: Uuid) -> Result<Value, ChatError> {
-        let conv = self
-            .store
-            .get_conversation(id)
-            .await?
-            .ok_or(ChatError::NotFound("conversation"))?;
+    pub async fn end_by_agent(
+        &self,
+        agent: &Agent,
+        id: Uuid,
+    ) -> Result<ConversationSummary, ChatError> {
+        let conv = self.conversation(id).await?;
         if conv.agent_id != Some(agent.id) {
             return Err(ChatError::Forbidden(
                 "only the agent who accepted this conversation may end it".into(),
@@ -304,7 +357,7 @@ impl Chat {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => ChatError::Conflict(m.to_string()),
-                StoreError::NotFound => ChatError::NotFound("conversation"),
+                StoreError::NotFound => ChatError::no_such_conversation(),
                 other => other.into(),
             })?;
         self.metrics.message_stored(Sender::System);
@@ -324,13 +377,77 @@ impl Chat {
     }
 
     /// A contact and its activities (one per ended conversation, with the transcript).
-    pub async fn contact_with_activities(&self, id: Uuid) -> Result<Value, ChatError> {
+    pub async fn contact_with_activities(
+        &self,
+        id: Uuid,
+    ) -> Result<ContactWithActivities, ChatError> {
         let contact = self
             .store
             .get_contact(id)
             .await?
             .ok_or(ChatError::NotFound("contact"))?;
         let activities = self.store.activities_for_contact(id).await?;
-        Ok(json!({"contact": contact, "activities": activities}))
+        Ok(ContactWithActivities {
+            contact,
+            activities,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A summary is written as the `json!` map it replaced was: same fields, sorted keys, a
+    /// null contact and agent when there are none.
+    #[test]
+    fn summary_json_is_the_map_it_replaced() {
+        let contact = Contact {
+            id: Uuid::from_u128(1),
+            external_id: "c-1".into(),
+            given_name: Some("Alex".into()),
+            family_name: None,
+            email: Some("a@example.com".into()),
+            phone: None,
+            preferred_username: None,
+            auth_settings_id: Uuid::from_u128(2),
+            created_at: 1_700_000_000_000,
+            updated_at: 1_700_000_000_500,
+        };
+        let s = ConversationSummary {
+            id: Uuid::from_u128(3),
+            state: ConversationState::Waiting,
+            verified: true,
+            contact: Some(contact.clone()),
+            agent_id: None,
+            created_at: 1_700_000_001_000,
+            updated_at: 1_700_000_002_000,
+        };
+        let before = json!({
+            "id": s.id,
+            "state": s.state,
+            "verified": s.verified,
+            "contact": contact,
+            "agent_id": s.agent_id,
+            "created_at": crate::storage::rfc3339(s.created_at),
+            "updated_at": crate::storage::rfc3339(s.updated_at),
+        });
+        let after = serde_json::to_value(&s).expect("summary");
+        assert_eq!(after.to_string(), before.to_string());
+        let detail = ConversationDetail {
+            summary: s,
+            context: serde_json::Map::new(),
+            messages: vec![MessageItem {
+                seq: 1,
+                sender: Sender::System,
+                text: "hi".into(),
+                sent_at: 1_700_000_003_000,
+                client_msg_id: None,
+            }],
+        };
+        let v = serde_json::to_value(&detail).expect("detail");
+        assert_eq!(v["messages"][0]["client_msg_id"], serde_json::Value::Null);
+        assert_eq!(v["id"], json!(Uuid::from_u128(3)));
     }
 }

@@ -14,8 +14,10 @@ use crate::storage::{now_millis, VerificationFailure};
 pub const KEEP_RECENT: u32 = 100;
 
 /// Counts per reason and the newest failures first.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FailureReport {
+    /// Refusals per reason code.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
     pub counts: serde_json::Map<String, Value>,
     pub recent: Vec<VerificationFailure>,
 }

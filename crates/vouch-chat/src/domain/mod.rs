@@ -1,4 +1,6 @@
-//! The chat service's rules, between the protocol layer (`crate::http`) and storage.
+//! The chat service's rules, between the protocol layer (`crate::http`) and storage. Calls
+//! answer typed results (e.g. [`conversations::ConversationSummary`]) or a
+//! [`crate::error::ChatError`]; the protocol layer turns both into JSON or frames.
 //!
 //! * [`sessions`]: where a customer token is checked and mapped to a contact and a conversation.
 //! * [`conversations`]: sending, history, accept, end — and the live frames each one publishes.

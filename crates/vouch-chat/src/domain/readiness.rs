@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Chat;
 
 /// One thing that is not ready, named for the operator.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(tag = "check", rename_all = "snake_case")]
 pub enum NotReady {
     /// The database did not answer in time or answered with an error.

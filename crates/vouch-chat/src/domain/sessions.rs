@@ -52,6 +52,23 @@ pub struct NewSession {
     pub expires_at: Millis,
 }
 
+/// A widget's public config (`GET /api/v1/widgets/{app_id}/config`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct WidgetConfig {
+    pub title: String,
+    pub require_auth: bool,
+    /// How the page gets a token; null for a widget without a chat authentication setting.
+    #[schema(required = true)]
+    pub auth: Option<WidgetAuth>,
+}
+
+/// How the widget gets a customer token.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct WidgetAuth {
+    /// The page's JS function that returns a token, e.g. `auth.getAuthenticationToken`.
+    pub function_name: String,
+}
+
 /// What a customer socket is bound to.
 #[derive(Debug, Clone)]
 pub struct SessionContext {
@@ -137,6 +154,22 @@ impl Chat {
             .get_widget(id)
             .await?
             .ok_or(ChatError::UnknownWidget)
+    }
+
+    /// The public config of the widget of an app id.
+    pub async fn widget_config(&self, app_id: &str) -> Result<WidgetConfig, ChatError> {
+        let w = self.widget_for(app_id).await?;
+        let auth = match w.auth_settings_id {
+            Some(id) => self.store.get_auth_settings(id).await?.map(|s| WidgetAuth {
+                function_name: s.function_name,
+            }),
+            None => None,
+        };
+        Ok(WidgetConfig {
+            title: w.title,
+            require_auth: w.require_auth,
+            auth,
+        })
     }
 
     /// Checks a customer token against the setting's keys, issuer and leeway. Every refusal is
@@ -336,9 +369,7 @@ impl Chat {
     ) -> Result<Reauth, ChatError> {
         let (Some(settings), Some(sub)) = (ctx.settings.clone(), ctx.session.verified_sub.clone())
         else {
-            return Err(ChatError::Conflict(
-                "this session is not verified: it needs no token".into(),
-            ));
+            return Err(ChatError::NotVerified);
         };
         let v = self.verify_customer_token(&settings, token.trim()).await?;
         if v.claims.sub != sub {

@@ -20,25 +20,36 @@ pub const MAX_ORIGINS: usize = 50;
 /// Largest leeway a setting may allow, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 600;
 
-/// A chat authentication setting to create (or the new values of one to update).
-#[derive(Debug, Clone, serde::Serialize)]
+/// A chat authentication setting to create (or the new values of one to update): the body of
+/// `POST /api/v1/admin/auth-settings` and `PUT …/{id}`. The key URL is fetched on save and must
+/// give at least one RSA key of ≥2048 bits.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct NewAuthSettings {
+    #[schema(max_length = 200)]
     pub name: String,
     pub public_key_url: String,
+    /// A dotted JS identifier path, ≤100 characters.
+    #[schema(max_length = 100)]
     pub function_name: String,
     pub issuer: Option<String>,
-    /// Clock leeway for `exp`/`nbf`/`iat`; default 60 s.
+    /// Clock leeway for `exp`/`nbf`/`iat` in seconds; default 60.
+    #[schema(minimum = 0, maximum = 600)]
     pub leeway_secs: Option<u64>,
 }
 
-/// A widget to create (or the new values of one to update).
-#[derive(Debug, Clone, serde::Serialize)]
+/// A widget to create (or the new values of one to update): the body of
+/// `POST /api/v1/admin/widgets` and `PUT …/{app_id}`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct NewWidget {
+    #[schema(max_length = 200)]
     pub name: String,
+    /// Origins (`scheme://host[:port]`) the widget may be used from; at most 50.
+    #[schema(max_items = 50)]
     pub allowed_origins: Vec<String>,
     pub auth_settings_id: Option<Uuid>,
     pub require_auth: bool,
     /// Shown in the widget's header; default: the name.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
 }
 

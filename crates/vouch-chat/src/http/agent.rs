@@ -3,17 +3,35 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::{AgentAuth, COOKIE_NAME};
 use super::error::{ApiError, ApiResult};
-use super::{json_object, origin_of, path_uuid, AppState, ClientAddr};
-use crate::storage::{Agent, ConversationState};
+use super::{json_object, origin_of, path_uuid, Answer, AppState, ClientAddr};
+use crate::domain::conversations::{ConversationDetail, ConversationSummary};
+use crate::storage::{Agent, ConversationState, Role};
 
-fn agent_json(a: &Agent) -> Value {
-    json!({"id": a.id, "email": a.email, "name": a.name, "role": a.role})
+/// Body of `POST /api/v1/agent/login`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// `200` of `POST /api/v1/agent/login` (the same token is set as the `vouch_agent` cookie).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub role: Role,
+    pub agent: Agent,
+}
+
+/// `GET /api/v1/agent/conversations`
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
 }
 
 fn cookie(chat: &AppState, value: &str, max_age: u64) -> Option<HeaderValue> {
@@ -30,13 +48,13 @@ fn cookie(chat: &AppState, value: &str, max_age: u64) -> Option<HeaderValue> {
 
 /// `POST /api/v1/agent/login {email, password}` → `{"token","role","agent"}` + cookie.
 #[utoipa::path(post, path = "/api/v1/agent/login", tag = "agent",
-    request_body = super::openapi::LoginRequest,
+    request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in; the token is also set as the `vouch_agent` cookie", body = super::openapi::LoginResponse),
-        (status = 400, description = "`bad_request`: not a JSON object, or email/password missing", body = super::openapi::ErrorBody),
-        (status = 401, description = "`invalid_credentials`", body = super::openapi::ErrorBody),
-        (status = 403, description = "`origin_not_allowed`: an Origin that is not the service's own", body = super::openapi::ErrorBody),
-        (status = 429, description = "`rate_limited`", body = super::openapi::ErrorBody),
+        (status = 200, description = "Signed in; the token is also set as the `vouch_agent` cookie", body = LoginResponse),
+        (status = 400, description = "`bad_request`: not a JSON object, or email/password missing", body = super::error::ErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = super::error::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: an Origin that is not the service's own", body = super::error::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = super::error::ErrorBody),
     ))]
 pub async fn login(
     State(chat): State<AppState>,
@@ -55,13 +73,16 @@ pub async fn login(
         Some(Value::String(s)) => Ok(s.clone()),
         _ => Err(ApiError::bad_request(format!("{name} is required"))),
     };
-    let (email, password) = (field("email")?, field("password")?);
-    let signed = chat.login(&email, &password, client).await?;
-    let mut res = Json(json!({
-        "token": signed.token,
-        "role": signed.agent.role,
-        "agent": agent_json(&signed.agent),
-    }))
+    let req = LoginRequest {
+        email: field("email")?,
+        password: field("password")?,
+    };
+    let signed = chat.login(&req.email, &req.password, client).await?;
+    let mut res = Answer(LoginResponse {
+        role: signed.agent.role,
+        agent: signed.agent,
+        token: signed.token.clone(),
+    })
     .into_response();
     if let Some(c) = cookie(&chat, &signed.token, chat.session_ttl.as_secs()) {
         res.headers_mut().insert(header::SET_COOKIE, c);
@@ -74,8 +95,8 @@ pub async fn login(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Signed out: the token is revoked, the cookie cleared"),
-        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
-        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
+        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::error::ErrorBody),
     ))]
 pub async fn logout(State(chat): State<AppState>, auth: AgentAuth) -> ApiResult<Response> {
     chat.logout(&auth.token).await?;
@@ -90,11 +111,11 @@ pub async fn logout(State(chat): State<AppState>, auth: AgentAuth) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/agent/me", tag = "agent",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The signed-in agent", body = super::openapi::AgentInfo),
-        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 200, description = "The signed-in agent", body = Agent),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
     ))]
-pub async fn me(auth: AgentAuth) -> Json<Value> {
-    Json(agent_json(&auth.agent))
+pub async fn me(auth: AgentAuth) -> Answer<Agent> {
+    Answer(auth.agent)
 }
 
 #[derive(serde::Deserialize)]
@@ -105,17 +126,17 @@ pub struct ListQuery {
 /// `GET /api/v1/agent/conversations?state=waiting|active|ended`
 #[utoipa::path(get, path = "/api/v1/agent/conversations", tag = "agent",
     security(("bearer" = []), ("cookie" = [])),
-    params(("state" = Option<super::openapi::State>, Query, description = "Only conversations in this state")),
+    params(("state" = Option<ConversationState>, Query, description = "Only conversations in this state")),
     responses(
-        (status = 200, description = "Conversations, newest first (at most 500)", body = super::openapi::ConversationList),
-        (status = 400, description = "`bad_request`: unknown state", body = super::openapi::ErrorBody),
-        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
+        (status = 200, description = "Conversations, newest first (at most 500)", body = ConversationList),
+        (status = 400, description = "`bad_request`: unknown state", body = super::error::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
     ))]
 pub async fn list(
     State(chat): State<AppState>,
     _auth: AgentAuth,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer<ConversationList>> {
     let state = match q.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(
@@ -124,7 +145,7 @@ pub async fn list(
         ),
     };
     let conversations = chat.list_conversations(state).await?;
-    Ok(Json(json!({"conversations": conversations})))
+    Ok(Answer(ConversationList { conversations }))
 }
 
 /// `GET /api/v1/agent/conversations/{id}` — any agent may read any conversation.
@@ -132,17 +153,17 @@ pub async fn list(
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = String, Path, description = "The conversation id (a UUID)")),
     responses(
-        (status = 200, description = "The conversation with its context and messages", body = super::openapi::ConversationDetail),
-        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
-        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
+        (status = 200, description = "The conversation with its context and messages", body = ConversationDetail),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::error::ErrorBody),
     ))]
 pub async fn detail(
     State(chat): State<AppState>,
     _auth: AgentAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer<ConversationDetail>> {
     let id = path_uuid(&id, "conversation")?;
-    Ok(Json(chat.conversation_detail(id).await?))
+    Ok(Answer(chat.conversation_detail(id).await?))
 }
 
 /// `POST /api/v1/agent/conversations/{id}/accept` — `409` when another agent was first.
@@ -150,19 +171,19 @@ pub async fn detail(
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = String, Path, description = "The conversation id (a UUID)")),
     responses(
-        (status = 200, description = "Accepted: now active with this agent", body = super::openapi::ConversationSummary),
-        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
-        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::openapi::ErrorBody),
-        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
-        (status = 409, description = "`conflict`: another agent accepted it, or it ended", body = super::openapi::ErrorBody),
+        (status = 200, description = "Accepted: now active with this agent", body = ConversationSummary),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
+        (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::error::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::error::ErrorBody),
+        (status = 409, description = "`conflict`: another agent accepted it, or it ended", body = super::error::ErrorBody),
     ))]
 pub async fn accept(
     State(chat): State<AppState>,
     auth: AgentAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer<ConversationSummary>> {
     let id = path_uuid(&id, "conversation")?;
-    Ok(Json(chat.accept(&auth.agent, id).await?))
+    Ok(Answer(chat.accept(&auth.agent, id).await?))
 }
 
 /// `POST /api/v1/agent/conversations/{id}/end` — only the assigned agent (`403` otherwise).
@@ -170,17 +191,17 @@ pub async fn accept(
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = String, Path, description = "The conversation id (a UUID)")),
     responses(
-        (status = 200, description = "Ended; the transcript became an activity on the contact", body = super::openapi::ConversationSummary),
-        (status = 401, description = "`unauthorized`: no or a bad token", body = super::openapi::ErrorBody),
-        (status = 403, description = "`forbidden`: not the assigned agent; or `origin_not_allowed`", body = super::openapi::ErrorBody),
-        (status = 404, description = "`not_found`", body = super::openapi::ErrorBody),
-        (status = 409, description = "`conflict`: already ended", body = super::openapi::ErrorBody),
+        (status = 200, description = "Ended; the transcript became an activity on the contact", body = ConversationSummary),
+        (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
+        (status = 403, description = "`forbidden`: not the assigned agent; or `origin_not_allowed`", body = super::error::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::error::ErrorBody),
+        (status = 409, description = "`conflict`: already ended", body = super::error::ErrorBody),
     ))]
 pub async fn end(
     State(chat): State<AppState>,
     auth: AgentAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Answer<ConversationSummary>> {
     let id = path_uuid(&id, "conversation")?;
-    Ok(Json(chat.end_by_agent(&auth.agent, id).await?))
+    Ok(Answer(chat.end_by_agent(&auth.agent, id).await?))
 }

@@ -6,14 +6,37 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use bytes::Bytes;
-use serde_json::json;
+use serde::Serialize;
+use uuid::Uuid;
 
-use super::error::{ApiError, ApiResult};
-use super::{json_object, origin_of, AppState, ClientAddr};
-use crate::domain::sessions::SessionRequest;
-use crate::storage::rfc3339;
+use super::error::ApiResult;
+use super::{json_object, origin_of, Answer, AppState, ClientAddr};
+use crate::domain::sessions::{SessionRequest, WidgetConfig};
+use crate::storage::{ser_rfc3339, Contact, ConversationState, Millis};
+
+/// Optional body of `POST /api/v1/widgets/{app_id}/sessions`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionBody {
+    /// Context variables: an object of primitives (≤100 entries, names ≤100 chars, values ≤4000 chars).
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `201` of `POST /api/v1/widgets/{app_id}/sessions`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionCreated {
+    /// The customer socket's bearer secret (`GET /api/v1/chat?session_token=…`).
+    pub session_token: String,
+    pub conversation_id: Uuid,
+    pub verified: bool,
+    #[schema(required = true)]
+    pub contact: Option<Contact>,
+    #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Millis,
+    pub state: ConversationState,
+}
 
 /// The header that carries the customer's token.
 pub const TOKEN_HEADER: &str = "authenticatedusertoken";
@@ -67,27 +90,14 @@ pub async fn widget_cors(State(chat): State<AppState>, req: Request, next: Next)
 #[utoipa::path(get, path = "/api/v1/widgets/{app_id}/config", tag = "widget",
     params(("app_id" = String, Path, description = "The widget's app id")),
     responses(
-        (status = 200, description = "The widget's public config", body = super::openapi::WidgetConfig),
-        (status = 404, description = "`unknown_widget`", body = super::openapi::ErrorBody),
+        (status = 200, description = "The widget's public config", body = WidgetConfig),
+        (status = 404, description = "`unknown_widget`", body = super::error::ErrorBody),
     ))]
 pub async fn widget_config(
     State(chat): State<AppState>,
     Path(app_id): Path<String>,
-) -> ApiResult<Response> {
-    let w = chat.widget_for(&app_id).await?;
-    let auth = match w.auth_settings_id {
-        Some(id) => chat
-            .store
-            .get_auth_settings(id)
-            .await
-            .map_err(|e| ApiError::from(crate::ChatError::from(e)))?
-            .map(|s| json!({"function_name": s.function_name})),
-        None => None,
-    };
-    Ok(
-        Json(json!({"title": w.title, "require_auth": w.require_auth, "auth": auth}))
-            .into_response(),
-    )
+) -> ApiResult<Answer<WidgetConfig>> {
+    Ok(Answer(chat.widget_config(&app_id).await?))
 }
 
 fn token_header(headers: &HeaderMap) -> Option<String> {
@@ -102,15 +112,15 @@ fn token_header(headers: &HeaderMap) -> Option<String> {
         ("app_id" = String, Path, description = "The widget's app id"),
         ("AuthenticatedUserToken" = Option<String>, Header, description = "The customer's JWT (required when the widget requires auth)"),
     ),
-    request_body(content = Option<super::openapi::SessionRequest>, description = "Optional context variables"),
+    request_body(content = Option<SessionBody>, description = "Optional context variables"),
     responses(
-        (status = 201, description = "Session and conversation created (or the open conversation of the same verified contact joined)", body = super::openapi::SessionCreated),
-        (status = 400, description = "`bad_request`: the body is not a JSON object", body = super::openapi::ErrorBody),
-        (status = 401, description = "`auth_required` or `invalid_token` (with `reason`)", body = super::openapi::ErrorBody),
-        (status = 403, description = "`origin_not_allowed`: the Origin header is missing or not allowed", body = super::openapi::ErrorBody),
-        (status = 404, description = "`unknown_widget`", body = super::openapi::ErrorBody),
-        (status = 422, description = "`validation_failed`: bad context", body = super::openapi::ErrorBody),
-        (status = 429, description = "`rate_limited`", body = super::openapi::ErrorBody),
+        (status = 201, description = "Session and conversation created (or the open conversation of the same verified contact joined)", body = SessionCreated),
+        (status = 400, description = "`bad_request`: the body is not a JSON object", body = super::error::ErrorBody),
+        (status = 401, description = "`auth_required` or `invalid_token` (with `reason`)", body = super::error::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: the Origin header is missing or not allowed", body = super::error::ErrorBody),
+        (status = 404, description = "`unknown_widget`", body = super::error::ErrorBody),
+        (status = 422, description = "`validation_failed`: bad context", body = super::error::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = super::error::ErrorBody),
     ))]
 pub async fn create_session(
     State(chat): State<AppState>,
@@ -131,14 +141,14 @@ pub async fn create_session(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "session_token": s.session_token,
-            "conversation_id": s.conversation.id,
-            "verified": s.verified,
-            "contact": s.contact,
-            "expires_at": rfc3339(s.expires_at),
-            "state": s.conversation.state,
-        })),
+        Answer(SessionCreated {
+            session_token: s.session_token,
+            conversation_id: s.conversation.id,
+            verified: s.verified,
+            contact: s.contact,
+            expires_at: s.expires_at,
+            state: s.conversation.state,
+        }),
     )
         .into_response())
 }

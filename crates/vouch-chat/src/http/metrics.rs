@@ -37,8 +37,8 @@ pub async fn track_http(State(chat): State<AppState>, req: Request, next: Next) 
     security(("metrics_token" = [])),
     responses(
         (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
-        (status = 401, description = "`unauthorized`: no or another token", body = super::openapi::ErrorBody),
-        (status = 404, description = "Metrics are off (started without --metrics-token)", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: no or another token", body = super::error::ErrorBody),
+        (status = 404, description = "Metrics are off (started without --metrics-token)", body = super::error::ErrorBody),
     ))]
 pub async fn metrics(State(chat): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let Some(expected) = &chat.metrics_token else {
@@ -55,7 +55,7 @@ pub async fn metrics(State(chat): State<AppState>, headers: axum::http::HeaderMa
         _ => {
             let mut res = ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                crate::error::ErrorCode::Unauthorized,
                 "send Authorization: Bearer <the --metrics-token>",
             )
             .into_response();

@@ -3,9 +3,9 @@
 //!
 //! * `api.rs` — the widget's public routes (config, sessions) with their CORS rules.
 //! * `agent.rs`, `admin.rs`, `contacts.rs` — the console's JSON API.
-//! * `ws_customer.rs`, `ws_agent.rs` — the two WebSockets.
+//! * `ws/` — the two WebSockets: one driver (`ws/mod.rs`), the customer's and the agent's role
+//!   (`ws/customer.rs`, `ws/agent.rs`), the writer and the protocol's limits (`ws/writer.rs`).
 //! * `pages.rs` — the widget's bootstrapper and modules, console and admin pages, static files.
-//! * `socket.rs` — what both sockets share: sending with a deadline, closing, keep-alive.
 //! * `auth.rs` — agent/admin authentication (Bearer or cookie, with origin checks).
 //! * `middleware.rs` — security headers and request logging without secrets.
 //! * `request_id.rs` — the `x-request-id` of every request (kept if safe, else generated).
@@ -25,9 +25,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pages;
 pub mod request_id;
-pub mod socket;
-pub mod ws_agent;
-pub mod ws_customer;
+pub mod ws;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -65,7 +63,7 @@ pub fn router(chat: Arc<Chat>) -> Router {
 
     Router::new()
         .merge(widget_routes)
-        .route("/api/v1/chat", get(ws_customer::upgrade))
+        .route("/api/v1/chat", get(ws::customer::upgrade))
         .route("/api/v1/agent/login", post(agent::login))
         .route("/api/v1/agent/logout", post(agent::logout))
         .route("/api/v1/agent/me", get(agent::me))
@@ -76,7 +74,7 @@ pub fn router(chat: Arc<Chat>) -> Router {
             post(agent::accept),
         )
         .route("/api/v1/agent/conversations/{id}/end", post(agent::end))
-        .route("/api/v1/agent/ws", get(ws_agent::upgrade))
+        .route("/api/v1/agent/ws", get(ws::agent::upgrade))
         .route("/api/v1/contacts/{id}", get(contacts::get_contact))
         .route(
             "/api/v1/admin/auth-settings",
@@ -185,4 +183,21 @@ pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
 /// A path id that must be a UUID; anything else is `404`.
 pub fn path_uuid(s: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(s).map_err(|_| ApiError::not_found(format!("{what} not found")))
+}
+
+/// A typed JSON answer, written with its object keys in sorted order at every level (the order
+/// every answer of this API has always had).
+#[derive(Debug)]
+pub struct Answer<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Answer<T> {
+    fn into_response(self) -> axum::response::Response {
+        match serde_json::to_value(&self.0) {
+            Ok(v) => axum::Json(v).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "serializing an answer failed");
+                ApiError::internal().into_response()
+            }
+        }
+    }
 }

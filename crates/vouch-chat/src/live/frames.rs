@@ -1,11 +1,14 @@
 //! The WebSocket frames of design.md ("WebSocket frames") and the team's extensions: parsing what
-//! clients send (never panicking, every problem a named error) and building what the server sends.
+//! clients send (never panicking, every problem a named error), building what the server sends,
+//! and the frame edge of the domain's errors ([`FrameError::of`]).
 
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::hub::Frame;
-use crate::storage::{rfc3339, ConversationState, Message, Millis, Sender};
+use crate::domain::conversations::ConversationSummary;
+use crate::error::{ChatError, ErrorCode};
+use crate::storage::{rfc3339, ConversationState, Message, Millis, Sender, StoreError};
 
 /// A frame from a customer or agent socket.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,19 +33,49 @@ pub enum ClientFrame {
 /// Why a client frame was refused: `{"type":"error","error":code,"message"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameError {
+    /// An [`ErrorCode`]'s wire form.
     pub code: &'static str,
     pub message: String,
 }
 
 impl FrameError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         FrameError {
-            code,
+            code: code.as_str(),
             message: message.into(),
         }
     }
-    fn bad(message: impl Into<String>) -> Self {
-        Self::new("bad_frame", message)
+    /// The frame is not one the protocol allows.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadFrame, message)
+    }
+    /// Something failed on the server's side; the message says what the client may do.
+    pub fn internal(message: &str) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+    /// A domain error as a frame: its code, and the message the client gets (internal
+    /// failures are logged where they happen and answered with "try again").
+    pub fn of(e: &ChatError) -> Self {
+        let code = e.code();
+        match e {
+            ChatError::NotFound(what) => Self::new(code, format!("no such {what}")),
+            ChatError::Forbidden(m) => Self::new(code, m.as_str()),
+            ChatError::MessageNotStored(StoreError::Unavailable(_)) => Self::new(
+                code,
+                "the message could not be stored (the server's storage is failing), so it was not delivered: send it again",
+            ),
+            ChatError::MessageNotStored(_) => {
+                Self::new(code, "the message could not be stored; send it again")
+            }
+            ChatError::ConversationEnded
+            | ChatError::BadClientMsgId
+            | ChatError::EmptyText
+            | ChatError::TextTooLong { .. }
+            | ChatError::TooManyMessages
+            | ChatError::TooManyFrames
+            | ChatError::NotVerified => Self::new(code, e.to_string()),
+            _ => Self::internal("try again"),
+        }
     }
     /// The error frame for this refusal.
     pub fn frame(&self) -> Frame {
@@ -57,6 +90,12 @@ impl FrameError {
         frame(
             json!({"type": "error", "error": self.code, "message": self.message, "client_msg_id": client_msg_id}),
         )
+    }
+}
+
+impl From<&ChatError> for FrameError {
+    fn from(e: &ChatError) -> Self {
+        FrameError::of(e)
     }
 }
 
@@ -119,7 +158,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
         other => {
             let shown: String = other.chars().take(40).collect();
             Err(FrameError::new(
-                "unknown_type",
+                ErrorCode::UnknownType,
                 format!("unknown frame type {shown:?}: use send, resume, auth or typing"),
             ))
         }
@@ -184,12 +223,14 @@ pub fn message(m: &Message) -> Frame {
     })
 }
 
-pub fn error(code: &str, message: &str) -> Frame {
+fn error(code: &str, message: &str) -> Frame {
     frame(json!({"type": "error", "error": code, "message": message}))
 }
 
 pub fn invalid_token(reason: &str, message: &str) -> Frame {
-    frame(json!({"type": "error", "error": "invalid_token", "reason": reason, "message": message}))
+    frame(
+        json!({"type": "error", "error": ErrorCode::InvalidToken, "reason": reason, "message": message}),
+    )
 }
 
 pub fn reauth_required() -> Frame {
@@ -205,10 +246,11 @@ pub fn conversation_state(conversation_id: Uuid, state: ConversationState) -> Fr
     frame(json!({"type": "conversation", "conversation_id": conversation_id, "state": state}))
 }
 
-/// Conversation frame for agents: the summary (`conversation_id`, `state`, `verified`, `contact`,
-/// `agent_id`, `created_at`) with `type` added.
-pub fn conversation_for_agents(summary: &Value) -> Frame {
-    let mut v = summary.clone();
+/// Conversation frame for agents: the summary (`id`, `state`, `verified`, `contact`, `agent_id`,
+/// `created_at`, `updated_at`) with `conversation_id` and `type` added, keys in sorted order.
+pub fn conversation_for_agents(summary: &ConversationSummary) -> Frame {
+    // Serializing a summary (strings, numbers, a contact) to a value cannot fail.
+    let mut v = serde_json::to_value(summary).unwrap_or_default();
     if let Some(obj) = v.as_object_mut() {
         if let Some(id) = obj.get("id").cloned() {
             obj.insert("conversation_id".into(), id);
@@ -253,6 +295,7 @@ mod tests {
     #[test]
     fn names_each_problem() {
         let code = |s: &str| parse_client_frame(s).unwrap_err().code;
+        assert_eq!(ErrorCode::BadFrame.as_str(), "bad_frame");
         assert_eq!(code("{"), "bad_frame");
         assert_eq!(code("[]"), "bad_frame");
         assert_eq!(code(r#"{"type":1}"#), "bad_frame");

@@ -71,9 +71,8 @@ pub struct Hub {
 struct Inner {
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<ConversationFrame>>>,
     /// One channel per agent with a socket open here: a message to one agent wakes only that
-    /// agent's sockets (one shared channel woke every agent socket for every message — with 50
-    /// agents that was a third of the node's CPU per message). A frame for all agents is sent
-    /// to each channel, so every socket still sees its frames in publish order.
+    /// agent's sockets, never every agent socket (why: docs/benchmarks.md). A frame for all
+    /// agents is sent to each channel, so every socket still sees its frames in publish order.
     agents: Mutex<HashMap<Uuid, broadcast::Sender<AgentFrame>>>,
     conversation_capacity: usize,
     agent_capacity: usize,

@@ -26,17 +26,19 @@ pub fn ser_rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::
 }
 
 /// A chat authentication setting: where the website's public key is and how the widget gets a token.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct AuthSettings {
     pub id: Uuid,
     pub name: String,
     pub public_key_url: String,
     pub function_name: String,
+    #[schema(required = true)]
     pub issuer: Option<String>,
     pub leeway_secs: u64,
     /// Keys found at the URL when the setting was last saved.
     pub key_count: u32,
     #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
 }
 
@@ -61,7 +63,7 @@ impl Widget {
 }
 
 /// An agent's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,
@@ -95,7 +97,7 @@ impl std::fmt::Display for Role {
 }
 
 /// A support agent (or admin).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Agent {
     pub id: Uuid,
     pub email: String,
@@ -116,26 +118,33 @@ pub struct ContactFields {
 }
 
 /// A verified customer, keyed by (auth settings, the token's `sub`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Contact {
     pub id: Uuid,
     /// The website's contact id: the token's `sub`.
     pub external_id: String,
+    #[schema(required = true)]
     pub given_name: Option<String>,
+    #[schema(required = true)]
     pub family_name: Option<String>,
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub phone: Option<String>,
+    #[schema(required = true)]
     pub preferred_username: Option<String>,
     #[serde(skip)]
     pub auth_settings_id: Uuid,
     #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
 }
 
 /// `waiting` → `active` → `ended`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationState {
     Waiting,
@@ -232,7 +241,7 @@ pub struct SessionStarted {
 }
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Sender {
     Customer,
@@ -294,21 +303,25 @@ pub struct Appended {
 }
 
 /// One line of a transcript.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TranscriptEntry {
     pub seq: i64,
+    #[schema(value_type = Sender)]
     pub sender: String,
     pub text: String,
+    #[schema(format = DateTime)]
     pub sent_at: String,
 }
 
 /// Something that happened with a contact; today: an ended chat with its transcript.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Activity {
     pub id: Uuid,
     pub conversation_id: Uuid,
+    /// `chat_transcript`
     pub kind: String,
     #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     pub transcript: Vec<TranscriptEntry>,
     #[serde(skip)]
@@ -340,14 +353,19 @@ pub struct CustomerSession {
 }
 
 /// A refused customer token, for the settings page (never the token itself).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VerificationFailure {
     #[serde(serialize_with = "ser_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub reason: String,
     pub detail: String,
+    #[schema(required = true)]
     pub kid: Option<String>,
+    #[schema(required = true)]
     pub iss: Option<String>,
+    #[schema(required = true)]
     pub sub: Option<String>,
+    #[schema(required = true)]
     pub auth_settings_id: Option<Uuid>,
 }

@@ -1,5 +1,6 @@
-//! What the customer and agent sockets share: a writer that never waits forever on a client that
-//! does not read, close frames with a reason, keep-alive, and the per-address socket limit.
+//! The sending half of a socket: a writer that never waits forever on a client that does not
+//! read, buffers a turn's frames into one write, and closes with a reason; the history replay
+//! behind `resume` and gap fills; and the protocol's limits, timers and close codes.
 
 use std::time::Duration;
 
@@ -17,10 +18,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// between the configured frame limit and this get a `frame_too_large` error and the socket stays.
 pub const HARD_MESSAGE_LIMIT: usize = 64 * 1024;
 
-/// Bytes the WebSocket layer reads at a time. tungstenite's default (128 KiB) is zero-filled on
-/// every read, so each open socket held ~146 KiB of RSS and every frame paid a 128 KiB memset
-/// (measured with `vouch bench chat`, docs/benchmarks.md); bigger frames still arrive whole
-/// (the buffer grows to the frame's length, up to [`HARD_MESSAGE_LIMIT`]).
+/// Bytes the WebSocket layer reads at a time (tungstenite's default, 128 KiB, is zero-filled on
+/// every read; see docs/benchmarks.md). Bigger frames still arrive whole: the buffer grows to
+/// the frame's length, up to [`HARD_MESSAGE_LIMIT`].
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Policy violation.
@@ -61,9 +61,8 @@ pub fn ready_frame<T: Clone>(
 ///
 /// [`Writer::text`] writes a frame out at once. [`Writer::buffer`] only queues it, so that the
 /// frames of one turn of a socket's loop (an `ack` and the sender's own `message`, or several
-/// live frames that arrived together) leave in one system call: each socket loop ends its turn
-/// with [`Writer::flush`]. At 1,000 pairs × 5 msg/s the separate writes were a third of the
-/// relay's system calls (`vouch bench chat`, docs/benchmarks.md).
+/// live frames that arrived together) leave in one system call: the driver ends every turn
+/// with [`Writer::flush`] (why it matters: docs/benchmarks.md).
 pub struct Writer {
     sink: SplitSink<WebSocket, Message>,
     /// Frames buffered and not yet flushed.
