@@ -413,4 +413,56 @@ mod tests {
             }
         }
     }
+
+    /// The keys of `export const NAME = { key: '…', … };` in a module (one entry per line).
+    fn table_keys<'a>(js: &'a str, name: &str) -> Vec<&'a str> {
+        let start = js
+            .find(&format!("export const {name} = {{"))
+            .unwrap_or_else(|| panic!("no table {name}"));
+        let body = &js[start..];
+        let body = &body[..body.find("};").expect("table end")];
+        body.lines()
+            .skip(1)
+            .filter_map(|line| line.trim().split_once(':').map(|(k, _)| k.trim()))
+            .collect()
+    }
+
+    /// The widget explains errors by the server's wire codes: every code it names (its table,
+    /// and the codes its REST answer rules test) is one the chat service sends, and every
+    /// `invalid_token` reason it explains is one the verifier gives — a renamed code on either
+    /// side fails here instead of silently falling back to the raw message.
+    #[test]
+    fn widget_error_tables_name_only_the_servers_codes() {
+        let js = widget_module("errors.js").expect("errors.js").1;
+        let server: Vec<&str> = crate::error::ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        let errors = table_keys(js, "ERRORS");
+        assert!(errors.len() >= 8, "ERRORS has {} entries", errors.len());
+        let mut named: Vec<&str> = errors.clone();
+        let mut rest = js;
+        while let Some(i) = rest.find("code === '") {
+            let tail = &rest[i + "code === '".len()..];
+            let end = tail.find('\'').expect("closing quote");
+            named.push(&tail[..end]);
+            rest = &tail[end..];
+        }
+        assert!(named.len() > errors.len(), "no code comparisons found");
+        for code in named {
+            assert!(
+                server.contains(&code),
+                "the widget names {code:?}, which the server never sends"
+            );
+        }
+        let reasons: Vec<&str> = vouch_jwt::Reason::ALL.iter().map(|r| r.as_str()).collect();
+        let explained = table_keys(js, "REASONS");
+        assert_eq!(explained.len(), reasons.len(), "REASONS: {explained:?}");
+        for reason in explained {
+            assert!(
+                reasons.contains(&reason),
+                "the widget explains unknown reason {reason:?}"
+            );
+        }
+    }
 }
