@@ -88,9 +88,8 @@ async fn serve(mut config: ChatConfig) -> anyhow::Result<()> {
     let service = ChatService::open(&config)
         .await
         .context("the chat service cannot start")?;
-    println!("chat: http://{}", config.addr);
-    service.serve(listener, crate::shutdown::signal()).await?;
-    Ok(())
+    let serving = service.serve(listener, crate::shutdown::signal());
+    crate::cmd_portal::announce_and_serve("chat", config.addr, serving).await
 }
 
 async fn add_agent(

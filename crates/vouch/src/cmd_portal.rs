@@ -137,14 +137,27 @@ pub async fn listen(addr: &mut SocketAddr) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
+/// Prints where a started service listens — `NAME: http://ADDR`, the line people, scripts and
+/// the tests read — and serves until Ctrl-C or SIGTERM. Both services end their start this way.
+pub async fn announce_and_serve<E>(
+    name: &str,
+    addr: SocketAddr,
+    serve: impl std::future::Future<Output = Result<(), E>>,
+) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    println!("{name}: http://{addr}");
+    Ok(serve.await?)
+}
+
 async fn serve(mut config: PortalConfig) -> anyhow::Result<()> {
     let listener = bind(&mut config).await?;
     let portal = Portal::open(&config)
         .await
         .context("the portal cannot start")?;
-    println!("portal: http://{}", config.addr);
-    portal.serve(listener, crate::shutdown::signal()).await?;
-    Ok(())
+    let serving = portal.serve(listener, crate::shutdown::signal());
+    announce_and_serve("portal", config.addr, serving).await
 }
 
 async fn add_user(

@@ -333,29 +333,30 @@ async fn cache_control_max_age_shortens_the_cache() {
     assert_eq!(srv.requests(), 2, "max-age=1 expired the cache");
 }
 
+/// Verifies with `key`, waits past the 100 ms default TTL, verifies again: how many times the
+/// key server was asked.
+async fn fetches_across_the_default_ttl(srv: &Counting, key: &SigningKey) -> usize {
+    let f = fetcher(short_ttl());
+    let url = srv.url("/keys");
+    verifies(&f, &url, key, "first").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    verifies(&f, &url, key, "second").await;
+    srv.requests()
+}
+
 #[tokio::test]
 async fn cache_control_max_age_lengthens_the_cache() {
     let [a, _, _] = keys();
     let srv = Counting::start(with_cache_control(jwks_of(&[a]), "max-age=3600")).await;
     // A 100 ms default TTL would expire; the server's max-age keeps the keys.
-    let f = fetcher(short_ttl());
-    let url = srv.url("/keys");
-    verifies(&f, &url, a, "first").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    verifies(&f, &url, a, "cached").await;
-    assert_eq!(srv.requests(), 1);
+    assert_eq!(fetches_across_the_default_ttl(&srv, a).await, 1);
 }
 
 #[tokio::test]
 async fn without_max_age_the_default_ttl_applies() {
     let [a, _, _] = keys();
     let (srv, _) = key_server(jwks_of(&[a]), Duration::ZERO).await;
-    let f = fetcher(short_ttl());
-    let url = srv.url("/keys");
-    verifies(&f, &url, a, "first").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    verifies(&f, &url, a, "refetched").await;
-    assert_eq!(srv.requests(), 2);
+    assert_eq!(fetches_across_the_default_ttl(&srv, a).await, 2);
 }
 
 #[tokio::test]
@@ -415,24 +416,28 @@ async fn slow_server_times_out() {
     assert_eq!(e.reason, Reason::KeyUnavailable);
 }
 
-/// A body of `chunk`-sized pieces, one every `every`, produced lazily up to `total` bytes;
-/// `produced` counts what the server generated.
-fn trickle(chunk: usize, every: Duration, total: usize, produced: Arc<AtomicUsize>) -> Body {
-    vouch_testkit::servers::trickle(total, chunk, every, produced)
-}
-
-#[tokio::test]
-async fn endless_slow_body_times_out() {
+/// A key server whose `/keys` answers a body of `chunk`-sized pieces, one every `every`, made
+/// lazily up to `total` bytes (no Content-Length); the counter says how many bytes it made.
+async fn trickling_server(
+    chunk: usize,
+    every: Duration,
+    total: usize,
+) -> (Counting, Arc<AtomicUsize>) {
     let produced = Arc::new(AtomicUsize::new(0));
     let p = produced.clone();
     let router = Router::new().route(
         "/keys",
         get(move || {
             let p = p.clone();
-            async move { trickle(8, Duration::from_millis(20), usize::MAX, p) }
+            async move { vouch_testkit::servers::trickle(total, chunk, every, p) }
         }),
     );
-    let srv = Counting::start(router).await;
+    (Counting::start(router).await, produced)
+}
+
+#[tokio::test]
+async fn endless_slow_body_times_out() {
+    let (srv, _) = trickling_server(8, Duration::from_millis(20), usize::MAX).await;
     let f = fetcher(FetcherOptions {
         timeout: Duration::from_millis(300),
         ..dev_opts()
@@ -443,17 +448,8 @@ async fn endless_slow_body_times_out() {
 
 #[tokio::test]
 async fn endless_fast_body_stops_at_the_limit() {
-    let produced = Arc::new(AtomicUsize::new(0));
-    let p = produced.clone();
-    let router = Router::new().route(
-        "/keys",
-        get(move || {
-            let p = p.clone();
-            // 100 MB without Content-Length, as fast as the socket takes it.
-            async move { trickle(16 * 1024, Duration::ZERO, 100 * 1024 * 1024, p) }
-        }),
-    );
-    let srv = Counting::start(router).await;
+    // 100 MB without Content-Length, as fast as the socket takes it.
+    let (srv, produced) = trickling_server(16 * 1024, Duration::ZERO, 100 * 1024 * 1024).await;
     let f = fetcher(dev_opts());
     let e = f.load(&srv.url("/keys")).await.unwrap_err();
     assert_eq!(e.code(), "too_large", "{e}");
@@ -559,13 +555,15 @@ async fn redirect_to_another_host_is_refused_before_any_connection() {
     assert_eq!(target.connections(), 0);
 }
 
+/// What loading `path` from a server of `router` fails with.
+async fn load_error(router: Router, path: &str) -> KeyFetchError {
+    let srv = Counting::start(router).await;
+    fetcher(dev_opts()).load(&srv.url(path)).await.unwrap_err()
+}
+
 #[tokio::test]
 async fn http_error_status_is_reported() {
-    let srv = Counting::start(Router::new()).await;
-    let e = fetcher(dev_opts())
-        .load(&srv.url("/missing"))
-        .await
-        .unwrap_err();
+    let e = load_error(Router::new(), "/missing").await;
     assert_eq!(e.code(), "http_status");
     assert_eq!(e.to_string(), "the URL answered 404 Not Found");
 }
@@ -576,11 +574,7 @@ async fn html_body_is_reported() {
         "/keys",
         get(|| async { axum::response::Html("<!DOCTYPE html><html><body>Sign in</body></html>") }),
     );
-    let srv = Counting::start(router).await;
-    let e = fetcher(dev_opts())
-        .load(&srv.url("/keys"))
-        .await
-        .unwrap_err();
+    let e = load_error(router, "/keys").await;
     assert_eq!(e.code(), "parse");
     assert_eq!(e.to_string(), "the body is HTML, not a PEM key");
 }

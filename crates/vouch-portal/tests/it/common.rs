@@ -111,6 +111,12 @@ impl TestApp {
         }
     }
 
+    /// A new user `email` (as [`TestApp::add_user`]) and a browser signed in as them.
+    pub async fn user_signed_in(&self, email: &str) -> Browser {
+        self.add_user(email).await;
+        self.signed_in(email).await
+    }
+
     /// A browser already signed in as `email`.
     pub async fn signed_in(&self, email: &str) -> Browser {
         let b = self.browser();

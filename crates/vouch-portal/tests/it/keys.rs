@@ -9,8 +9,7 @@ async fn rotation_signs_with_the_new_key_and_keeps_the_old_one_published_until_i
         c.rotation_grace = 60;
     })
     .await;
-    app.add_user("alex@example.com").await;
-    let b = app.signed_in("alex@example.com").await;
+    let b = app.user_signed_in("alex@example.com").await;
     let old_kid = app.portal.current_kid();
     let old_token = b.token().await.text().await.unwrap();
     assert_eq!(kid_of(&old_token), old_kid);

@@ -166,8 +166,7 @@ async fn metrics_need_the_flag_and_the_token_and_count_sign_ins_and_tokens() {
 
     let token = "portal-metrics-token-0123456789";
     let app = TestApp::start_with(|c| c.metrics_token = Some(token.parse().unwrap())).await;
-    app.add_user("alex@example.com").await;
-    let b = app.signed_in("alex@example.com").await;
+    let b = app.user_signed_in("alex@example.com").await;
     assert_eq!(b.token().await.status(), StatusCode::OK);
     assert_eq!(b.token().await.status(), StatusCode::OK);
     let wrong = app

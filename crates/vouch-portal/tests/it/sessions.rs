@@ -124,8 +124,7 @@ async fn session_id_changes_at_sign_in() {
 #[tokio::test]
 async fn logout_ends_the_session_on_the_server() {
     let app = TestApp::start().await;
-    app.add_user("alex@example.com").await;
-    let b = app.signed_in("alex@example.com").await;
+    let b = app.user_signed_in("alex@example.com").await;
     let old = b.cookie("vouch_session").unwrap();
     assert_eq!(b.token().await.status(), StatusCode::OK);
 
@@ -157,8 +156,7 @@ async fn logout_ends_the_session_on_the_server() {
 #[tokio::test]
 async fn logout_without_its_csrf_token_is_refused_and_keeps_the_session() {
     let app = TestApp::start().await;
-    app.add_user("alex@example.com").await;
-    let b = app.signed_in("alex@example.com").await;
+    let b = app.user_signed_in("alex@example.com").await;
     let res = b.post_form("/logout", &[]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("CSRF token"));
@@ -288,10 +286,8 @@ async fn sessions_expire_when_idle_and_at_their_maximum_age() {
         c.session_max_age = 1800;
     })
     .await;
-    app.add_user("alex@example.com").await;
-
     // Idle: 9 minutes is fine (and refreshes last-seen), 10 more minutes of silence is not.
-    let b = app.signed_in("alex@example.com").await;
+    let b = app.user_signed_in("alex@example.com").await;
     app.clock.advance(540);
     assert_eq!(b.token().await.status(), StatusCode::OK);
     app.clock.advance(540);
