@@ -109,7 +109,12 @@ impl BlogLoad {
     /// connections idle for 5 s, as long as a phase of the other kinds may last).
     pub async fn phase(&mut self, duration: Duration) -> anyhow::Result<()> {
         for client in &mut self.clients {
-            client.reconnect().await?;
+            client.reconnect().await.with_context(|| {
+                format!(
+                    "reconnecting to the blog's app; its output: {}",
+                    self.app.log.display()
+                )
+            })?;
         }
         let before = self.app.cpu();
         let clients = std::mem::take(&mut self.clients);
