@@ -17,7 +17,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(cli.log_json);
+    init_logging(cli.log_json, default_log_level(&cli.command));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,10 +31,19 @@ fn main() -> ExitCode {
     runtime.block_on(cli::run(cli.command))
 }
 
-fn init_logging(json: bool) {
+/// The log level when `VOUCH_LOG` does not set one: `info`, but `warn` for `vouch bench token`,
+/// whose in-process portal would print a line per sign-in among the figures.
+fn default_log_level(command: &cli::Command) -> &'static str {
+    match command {
+        cli::Command::Bench(cmd_bench::BenchCommand::Token(_)) => "warn",
+        _ => "info",
+    }
+}
+
+fn init_logging(json: bool, default_level: &str) {
     use tracing_subscriber::EnvFilter;
     let mut filter =
-        EnvFilter::try_from_env("VOUCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+        EnvFilter::try_from_env("VOUCH_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     // The WebSocket library's trace lines print whole frames, and a customer's `auth` frame
     // carries a token: when VOUCH_LOG asks for trace anywhere, that library stays at info.
     if filter.max_level_hint() == Some(tracing_subscriber::filter::LevelFilter::TRACE) {

@@ -2,7 +2,8 @@
 //! sessions` run at tiny sizes against a real `vouch chat` child on loopback and print one JSON
 //! line with every field; `vouch bench chat --nodes 2` runs two nodes on PostgreSQL and NATS
 //! (`VOUCH_TEST_DATABASE_URL`, `VOUCH_TEST_NATS_URL`); `vouch bench token` runs against an
-//! in-process portal. Counts are checked; timings never are (speed is measured, not asserted).
+//! in-process portal and, when node and its packages are installed, the blog's Node.js app.
+//! Counts are checked; timings never are (speed is measured, not asserted).
 
 use std::process::Command;
 
@@ -193,7 +194,7 @@ async fn bench_chat_on_two_nodes_relays_every_message_across_them() {
 
 #[test]
 fn bench_token_serves_real_tokens_to_signed_in_clients() {
-    let v = bench(&["token", "--seconds", "1", "--clients", "2"]);
+    let (v, stderr) = bench_with_stderr(&["token", "--seconds", "1", "--clients", "2"]);
     assert_eq!(v["bench"], "token");
     assert_eq!(count(&v, "clients"), 2);
     // Every answer is checked by the bench's client (200, application/jwt, no-store, a JWT).
@@ -205,4 +206,39 @@ fn bench_token_serves_real_tokens_to_signed_in_clients() {
     assert!(number(&v, "/cpu_us_per_healthz_request") > 0.0, "{v}");
     number(&v, "/ratio");
     number(&v, "/cpu_ratio");
+
+    // The blog's Node.js app runs in the same run when node and its packages are here (CI runs
+    // `npm ci` in tests/blog-app first); otherwise no Node.js figure at all, and a line says why.
+    if blog_app_is_installed() {
+        assert!(v["node_baseline_skipped"].is_null(), "{v}");
+        assert_eq!(count(&v, "node_errors"), 0, "{v}\n{stderr}");
+        assert!(number(&v, "/node_baseline_rps") > 0.0, "{v}");
+        assert!(number(&v, "/cpu_us_per_node_request") > 0.0, "{v}");
+        number(&v, "/vs_node");
+    } else {
+        for field in ["node_baseline_rps", "vs_node", "cpu_us_per_node_request"] {
+            assert!(v[field].is_null(), "{field} not measured, not printed: {v}");
+        }
+        assert!(v["node_baseline_skipped"].is_string(), "{v}");
+        assert!(stderr.contains("not measured"), "{stderr}");
+    }
+    // Neither the sign-ins nor the servers print a line each on the terminal.
+    assert!(!stderr.contains("signed in"), "{stderr}");
+    assert!(stderr.lines().count() <= 5, "{stderr}");
+}
+
+/// Whether `node` runs and tests/blog-app's packages are installed.
+fn blog_app_is_installed() -> bool {
+    let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/blog-app");
+    let installed = ["express", "jsonwebtoken"].iter().all(|p| {
+        app.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
+    installed
+        && Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
 }
