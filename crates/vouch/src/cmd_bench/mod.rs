@@ -1,7 +1,8 @@
 //! `vouch bench …`: throughput and latency figures printed beside the baselines they are judged
 //! against. Everything runs on loopback and stops by itself (bounded in time and count).
 //!
-//! * [`token`]: `/token` over HTTP beside raw RSA-2048 signing (issue 3).
+//! * [`token`]: `/token` over HTTP beside raw RSA-2048 signing and the blog's Node.js app, all
+//!   in the same run (issues 3, 17).
 //! * [`chat`]: customer → agent relay through a real `vouch chat` child process (issue 7).
 //! * [`sessions`]: widget session creations/s beside raw token verification (issue 7).
 //! * [`topology`]: where the service under test comes from and what its nodes share.
@@ -27,7 +28,8 @@ pub const MAX_SECONDS: u64 = 120;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// `/token` requests/s over HTTP with signed-in clients, beside raw RSA-2048 signs/s.
+    /// `/token` requests/s over HTTP with signed-in clients, beside raw RSA-2048 signs/s and the
+    /// blog's Node.js app (tests/blog-app) under the same load, measured in the same run.
     Token(token::TokenBenchArgs),
     /// Customer → agent messages through the chat service: relayed msgs/s, round-trip and ack
     /// latency percentiles, server CPU µs per message and RSS per idle socket (one JSON line).
