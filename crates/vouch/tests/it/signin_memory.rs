@@ -9,25 +9,22 @@ use std::process::Stdio;
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use vouch_testkit::http::{http_client, login};
 use vouch_testkit::process::drain;
 use vouch_testkit::WAIT;
 
-use crate::chat_process::{add_admin, vouch, ChatProcess};
+use crate::chat_process::{add_admin, run_with_password, vouch, ChatProcess};
 
 /// Concurrent sign-ins of the burst.
 const BURST: usize = 100;
 /// The most `VmRSS` may grow over the burst, in kB.
 const MAX_GROWTH_KB: u64 = 64 * 1024;
 
-/// The chat service's sign-in limits, raised so one address may sign in `BURST` times at once.
-const CHAT_LOGIN_FLAGS: &[&str] = &[
-    "--login-rate-per-minute",
-    "1000",
-    "--login-burst",
-    "1000",
+/// The per-account limits both services share, raised so that one address may sign in to one
+/// account `BURST` times at once (the per-pair limit stays below the per-account one).
+const ACCOUNT_FLAGS: [&str; 8] = [
     "--login-account-address-burst",
     "500",
     "--login-account-address-per-minute",
@@ -38,21 +35,13 @@ const CHAT_LOGIN_FLAGS: &[&str] = &[
     "1000",
 ];
 
-/// The portal's, likewise.
-const PORTAL_LOGIN_FLAGS: &[&str] = &[
-    "--login-address-burst",
-    "1000",
-    "--login-address-per-minute",
-    "1000",
-    "--login-account-address-burst",
-    "500",
-    "--login-account-address-per-minute",
-    "500",
-    "--login-account-burst",
-    "1000",
-    "--login-account-per-minute",
-    "1000",
-];
+/// `ACCOUNT_FLAGS` and the service's per-address limit (`burst`, `rate` name its flags), raised.
+fn login_flags(burst: &'static str, rate: &'static str) -> Vec<&'static str> {
+    [burst, "1000", rate, "1000"]
+        .into_iter()
+        .chain(ACCOUNT_FLAGS)
+        .collect()
+}
 
 /// `VmRSS` of process `pid`, in kB.
 fn rss_kb(pid: u32) -> u64 {
@@ -81,7 +70,11 @@ fn assert_bounded(service: &str, first_kb: u64, after_kb: u64) {
 async fn chat_sign_in_burst_keeps_memory_bounded() {
     let dir = tempfile::tempdir().expect("tempdir");
     add_admin(dir.path()).await;
-    let chat = ChatProcess::start(dir.path(), CHAT_LOGIN_FLAGS).await;
+    let chat = ChatProcess::start(
+        dir.path(),
+        &login_flags("--login-burst", "--login-rate-per-minute"),
+    )
+    .await;
     chat.login().await;
     let first = rss_kb(chat.pid);
 
@@ -101,29 +94,12 @@ struct PortalProcess {
 
 /// `vouch portal users add`: `customer@example.com` / `secret` in `dir`.
 async fn add_customer(dir: &Path) {
-    let mut child = vouch()
-        .args(["portal", "users", "add", "--data-dir"])
+    let mut cmd = vouch();
+    cmd.args(["portal", "users", "add", "--data-dir"])
         .arg(dir)
         .args(["--email", "customer@example.com", "--given-name", "Casey"])
-        .args(["--family-name", "Customer", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn vouch portal users add");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"secret\n").await.expect("password");
-    drop(stdin);
-    let out = tokio::time::timeout(WAIT, child.wait_with_output())
-        .await
-        .expect("users add finishes")
-        .expect("users add");
-    assert!(
-        out.status.success(),
-        "users add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(["--family-name", "Customer", "--password-stdin"]);
+    run_with_password(cmd, "users add").await;
 }
 
 /// `vouch portal --addr 127.0.0.1:0 --data-dir DIR EXTRA…`, once it prints `portal: URL`.
@@ -203,7 +179,11 @@ async fn submit_sign_in(base: &str, http: &reqwest::Client, csrf: &str) -> Statu
 async fn portal_sign_in_burst_keeps_memory_bounded() {
     let dir = tempfile::tempdir().expect("tempdir");
     add_customer(dir.path()).await;
-    let portal = start_portal(dir.path(), PORTAL_LOGIN_FLAGS).await;
+    let portal = start_portal(
+        dir.path(),
+        &login_flags("--login-address-burst", "--login-address-per-minute"),
+    )
+    .await;
     let base = portal.base.as_str();
     let (http, csrf) = open_sign_in_form(base).await;
     assert_eq!(
