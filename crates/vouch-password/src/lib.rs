@@ -39,6 +39,9 @@ pub enum PasswordError {
     /// The stored hash's parameters need more memory than one slot holds.
     #[error("the stored password hash needs {needs_kib} KiB, a hashing slot has {have_kib} KiB")]
     TooCostly { needs_kib: usize, have_kib: usize },
+    /// A new hash could not be written as a PHC string.
+    #[error("writing the PHC string failed: {0}")]
+    Encoding(password_hash::Error),
     /// argon2 refused the input (a password over argon2's length limit).
     #[error("argon2: {0}")]
     Argon2(#[from] argon2::Error),
@@ -178,13 +181,14 @@ fn hash_with(password: &[u8], memory: &mut [Block]) -> Result<String, PasswordEr
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
         .hash_password_into_with_memory(password, &salt, &mut out, memory)?;
-    let salt = SaltString::encode_b64(&salt).map_err(PasswordError::Unsupported)?;
+    let encoding = PasswordError::Encoding;
+    let salt = SaltString::encode_b64(&salt).map_err(encoding)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(PasswordError::Unsupported)?,
+        params: ParamsString::try_from(&params).map_err(encoding)?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).map_err(PasswordError::Unsupported)?),
+        hash: Some(Output::new(&out).map_err(encoding)?),
     };
     Ok(phc.to_string())
 }
