@@ -86,7 +86,7 @@ impl Portal {
                 .await
                 .map_err(|e| PortalError::key(config.keys_dir(), e.to_string()))??
         };
-        let passwords = Passwords::new(config.max_concurrent_hashes as usize).await?;
+        let passwords = Passwords::new(config.max_concurrent_hashes as usize);
         let cookies = CookieNames::new(settings.secure_cookies);
         let core = Core {
             throttle: throttle::from_config(config),
@@ -190,7 +190,7 @@ pub async fn add_user(config: &PortalConfig, user: NewUser) -> Result<User, Port
     config.settings()?;
     create_data_dir(config)?;
     let store = Store::open(config).await?;
-    let passwords = Passwords::new(1).await?;
+    let passwords = Passwords::new(1);
     let hash = passwords.hash(user.password).await?;
     let result = store.insert_user(&valid, &hash, SystemClock.now()).await;
     store.close().await;

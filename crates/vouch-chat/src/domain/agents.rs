@@ -1,14 +1,10 @@
-//! Agents and admins: argon2id passwords (hashed off the runtime, a few at a time) and sign-in
-//! tokens (only their SHA-256 is stored).
+//! Agents and admins: argon2id passwords (the shared `vouch_password` pool: off the runtime, a
+//! few at a time, in preallocated memory) and sign-in tokens (only their SHA-256 is stored).
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
+use vouch_password::PasswordError;
 
 use super::limits::LoginRefusal;
 use super::{new_secret, secret_hash, unix_now, Chat};
@@ -34,13 +30,13 @@ pub struct SignedIn {
     pub expires_at: Millis,
 }
 
-/// Password hashing with a cap on concurrent hashes, so a sign-in flood cannot starve chat
-/// traffic of CPU.
-pub struct Passwords {
-    permits: Arc<Semaphore>,
-    /// A hash to verify against for unknown emails, so they take as long as wrong passwords.
-    dummy: OnceLock<String>,
-}
+/// Hashes computed at the same time (each holds a preallocated 19 MiB block), so a sign-in
+/// flood can neither starve chat traffic of CPU nor grow memory.
+const HASH_SLOTS: usize = 2;
+
+/// The chat service's password hashing: the shared [`vouch_password`] pool with
+/// [`HASH_SLOTS`] slots; a sign-in waits for a free slot as long as it takes.
+pub struct Passwords(vouch_password::Passwords);
 
 impl Default for Passwords {
     fn default() -> Self {
@@ -48,59 +44,30 @@ impl Default for Passwords {
     }
 }
 
+fn hash_failed(e: PasswordError) -> ChatError {
+    ChatError::Internal(format!("password hashing failed: {e}"))
+}
+
 impl Passwords {
+    /// Allocates the slots' memory now.
     pub fn new() -> Self {
-        Passwords {
-            permits: Arc::new(Semaphore::new(2)),
-            dummy: OnceLock::new(),
-        }
+        Passwords(vouch_password::Passwords::new(HASH_SLOTS))
     }
 
     /// The argon2id PHC string of `password`.
     pub async fn hash(&self, password: String) -> Result<String, ChatError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| ChatError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .map_err(|e| ChatError::Internal(e.to_string()))?
+        self.0.hash(password).await.map_err(hash_failed)
     }
 
-    /// Whether `password` matches the PHC string `hash`.
-    pub async fn verify(&self, password: String, hash: String) -> Result<bool, ChatError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| ChatError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let parsed =
-                PasswordHash::new(&hash).map_err(|e| ChatError::Internal(e.to_string()))?;
-            Ok(Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok())
-        })
-        .await
-        .map_err(|e| ChatError::Internal(e.to_string()))?
-    }
-
-    async fn dummy_hash(&self) -> Result<String, ChatError> {
-        if let Some(h) = self.dummy.get() {
-            return Ok(h.clone());
+    /// Whether `password` matches the PHC string `hash`; with `None` (unknown email) a hash of
+    /// the same cost is computed and the answer is `false`. A stored string that parses but is
+    /// not a usable argon2 hash matches nothing; one that does not parse is an error.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ChatError> {
+        match self.0.verify(password, hash).await {
+            Err(PasswordError::Unsupported(_)) => Ok(false),
+            other => other.map_err(hash_failed),
         }
-        let h = self.hash("not a real password".into()).await?;
-        Ok(self.dummy.get_or_init(|| h).clone())
     }
-}
-
-fn hash_blocking(password: &str) -> Result<String, ChatError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ChatError::Internal(format!("hashing the password failed: {e}")))
 }
 
 fn normalize_email(email: &str) -> String {
@@ -169,8 +136,8 @@ impl Chat {
             })?;
         let found = self.store.find_agent_by_email(&account).await?;
         let (agent, hash) = match found {
-            Some((agent, hash)) => (Some(agent), hash),
-            None => (None, self.passwords.dummy_hash().await?),
+            Some((agent, hash)) => (Some(agent), Some(hash)),
+            None => (None, None),
         };
         let ok = self.passwords.verify(password.to_string(), hash).await?;
         let agent = match (agent, ok) {

@@ -28,27 +28,33 @@ pub fn vouch() -> Command {
 
 /// `vouch chat agents add`: an admin `admin@example.com` / `secret` in `dir`.
 pub async fn add_admin(dir: &Path) {
-    let mut child = vouch()
-        .args(["chat", "agents", "add", "--data-dir"])
+    let mut cmd = vouch();
+    cmd.args(["chat", "agents", "add", "--data-dir"])
         .arg(dir)
         .args(["--email", "admin@example.com", "--name", "Admin"])
-        .args(["--role", "admin", "--password-stdin"])
+        .args(["--role", "admin", "--password-stdin"]);
+    run_with_password(cmd, "agents add").await;
+}
+
+/// Runs an account-adding `vouch` command with the password `secret` on stdin; it must succeed.
+pub async fn run_with_password(mut cmd: Command, what: &str) {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("spawn vouch chat agents add");
+        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"secret\n").await.expect("password");
     drop(stdin);
     let out = tokio::time::timeout(WAIT, child.wait_with_output())
         .await
-        .expect("agents add finishes")
-        .expect("agents add");
+        .unwrap_or_else(|_| panic!("{what} finishes"))
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
-        "agents add failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

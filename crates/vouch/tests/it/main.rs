@@ -5,6 +5,7 @@
 //! `disk_full`. The load harness's smoke test (issue 7, docs/benchmarks.md): `bench`.
 //! Several nodes on PostgreSQL and NATS (issue 8): `failover`.
 //! Operations: `logs` (JSON logs with request ids and no secrets).
+//! Memory under sign-in bursts (issue 17): `signin_memory`.
 
 mod abuse;
 mod bench;
@@ -14,6 +15,7 @@ mod failover;
 mod key_urls;
 mod kill_restart;
 mod logs;
+mod signin_memory;
 mod support;
 mod token_attacks;
 mod web;
