@@ -109,7 +109,8 @@ pub struct PortalConfig {
     #[arg(long, env = "VOUCH_LOGIN_LOCKOUT", default_value_t = DEFAULT_LOGIN_LOCKOUT)]
     pub login_lockout: u32,
 
-    /// Password hashes computed at the same time (argon2id is CPU and memory heavy).
+    /// Password hashes computed at the same time (argon2id is CPU and memory heavy): each one
+    /// holds a 19 MiB memory block, set aside at start-up.
     #[arg(long, env = "VOUCH_MAX_CONCURRENT_HASHES", default_value_t = DEFAULT_MAX_CONCURRENT_HASHES)]
     pub max_concurrent_hashes: u32,
 
