@@ -23,6 +23,8 @@ pub const DEFAULT_LOGIN_ACCOUNT_BURST: u32 = 20;
 pub const DEFAULT_LOGIN_ACCOUNT_PER_MINUTE: u32 = 2;
 pub const DEFAULT_LOGIN_LOCKOUT: u32 = 15 * 60;
 pub const DEFAULT_MAX_CONCURRENT_HASHES: u32 = 2;
+/// Most concurrent hashes allowed: each holds a 19 MiB argon2 block from start-up (64: 1.2 GiB).
+pub const MAX_CONCURRENT_HASHES: u32 = 64;
 pub const DEFAULT_MAX_FORM_BYTES: u32 = 16 * 1024;
 
 /// Every setting of the website side. Each flag has a `VOUCH_…` environment variable.
@@ -233,6 +235,12 @@ impl PortalConfig {
                 return bad(format!("{name} must be at least 1"));
             }
         }
+        if self.max_concurrent_hashes > MAX_CONCURRENT_HASHES {
+            return bad(format!(
+                "--max-concurrent-hashes must be at most {MAX_CONCURRENT_HASHES} (each holds a \
+                 19 MiB block from start-up)"
+            ));
+        }
         if self.login_account_address_burst >= self.login_account_burst
             || self.login_account_address_per_minute >= self.login_account_per_minute
         {
@@ -292,4 +300,24 @@ pub(crate) struct Settings {
     pub session_idle_timeout: i64,
     pub session_max_age: i64,
     pub max_form_bytes: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each hashing slot holds 19 MiB from start-up, so the flag is bounded: a typo cannot make
+    /// the portal try to set aside gigabytes.
+    #[test]
+    fn concurrent_hashes_are_bounded() {
+        let with = |n| PortalConfig {
+            max_concurrent_hashes: n,
+            ..PortalConfig::new("/nonexistent-vouch-test")
+        };
+        assert!(with(MAX_CONCURRENT_HASHES).settings().is_ok());
+        for n in [0, MAX_CONCURRENT_HASHES + 1, 100_000] {
+            let e = with(n).settings().err().expect("refused").to_string();
+            assert!(e.contains("--max-concurrent-hashes"), "{n}: {e}");
+        }
+    }
 }
