@@ -316,7 +316,10 @@ mod tests {
         };
         assert!(with(MAX_CONCURRENT_HASHES).settings().is_ok());
         for n in [0, MAX_CONCURRENT_HASHES + 1, 100_000] {
-            let e = with(n).settings().err().expect("refused").to_string();
+            let Err(e) = with(n).settings() else {
+                panic!("--max-concurrent-hashes {n} was accepted");
+            };
+            let e = e.to_string();
             assert!(e.contains("--max-concurrent-hashes"), "{n}: {e}");
         }
     }
