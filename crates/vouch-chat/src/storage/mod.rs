@@ -97,6 +97,15 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     })
 }
 
+/// `NotFound` when an update changed no row (both back-ends' updates by key).
+pub(crate) fn updated(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// Everything the chat service keeps: every capability at once. Implemented for every type that
 /// has them all, so a back-end implements the capability traits and nothing else.
 pub trait Store:

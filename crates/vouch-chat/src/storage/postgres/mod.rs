@@ -59,15 +59,6 @@ impl PgStore {
     }
 }
 
-/// `NotFound` when an update changed no row.
-fn updated(done: sqlx::postgres::PgQueryResult) -> StoreResult<()> {
-    if done.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Lifecycle for PgStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -115,7 +106,7 @@ impl SettingsStore for PgStore {
         .bind(s.id)
         .execute(&self.pool)
         .await?;
-        updated(done)
+        updated(done.rows_affected())
     }
 
     async fn get_auth_settings(&self, id: Uuid) -> StoreResult<Option<AuthSettings>> {
@@ -167,7 +158,7 @@ impl SettingsStore for PgStore {
         .bind(w.app_id)
         .execute(&self.pool)
         .await?;
-        updated(done)
+        updated(done.rows_affected())
     }
 
     async fn get_widget(&self, app_id: Uuid) -> StoreResult<Option<Widget>> {

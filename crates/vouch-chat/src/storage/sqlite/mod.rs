@@ -90,15 +90,6 @@ impl SqliteStore {
     }
 }
 
-/// `NotFound` when an update changed no row.
-fn updated(rows: usize) -> StoreResult<()> {
-    if rows == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Lifecycle for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -155,7 +146,7 @@ impl SettingsStore for SqliteStore {
                     s.key_count as i64,
                     Id::of(s.id)
                 ],
-            )?)
+            )? as u64)
         })
         .await
     }
@@ -228,7 +219,7 @@ impl SettingsStore for SqliteStore {
                     w.title,
                     Id::of(w.app_id)
                 ],
-            )?)
+            )? as u64)
         })
         .await
     }
