@@ -137,6 +137,10 @@ pub struct Limits {
     /// How long a locked account stays locked, in seconds.
     #[arg(long, env = "VOUCH_CHAT_LOGIN_LOCKOUT", default_value_t = 15 * 60)]
     pub login_lockout: u64,
+
+    /// Seconds after an agent's last socket closes before the agent is `offline`.
+    #[arg(long, env = "VOUCH_CHAT_PRESENCE_GRACE_SECS", default_value_t = 10)]
+    pub presence_grace_secs: u64,
 }
 
 impl Default for Limits {
@@ -156,6 +160,7 @@ impl Default for Limits {
             login_account_burst: 20,
             login_account_per_minute: 2,
             login_lockout: 15 * 60,
+            presence_grace_secs: 10,
         }
     }
 }

@@ -127,5 +127,6 @@ pub fn conversation_row(widget_app_id: Uuid) -> Conversation {
         updated_at: now,
         ended_at: None,
         last_seq: 0,
+        queue_id: vouch_chat::storage::GENERAL_QUEUE_ID,
     }
 }

@@ -160,6 +160,7 @@ impl Chat {
         self.store
             .insert_agent_token(&secret_hash(&token), agent.id, expires_at)
             .await?;
+        self.signed_in_offline(agent.id).await?;
         tracing::info!(agent = %agent.id, role = %agent.role, "agent signed in");
         Ok(SignedIn {
             token,

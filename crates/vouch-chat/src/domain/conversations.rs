@@ -32,6 +32,8 @@ pub struct ConversationSummary {
     pub contact: Option<Contact>,
     #[schema(required = true)]
     pub agent_id: Option<Uuid>,
+    /// The queue it waits (or waited) in.
+    pub queue_id: Uuid,
     #[serde(serialize_with = "ser_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
@@ -100,6 +102,7 @@ impl Chat {
             verified: c.verified,
             contact,
             agent_id: c.agent_id,
+            queue_id: c.queue_id,
             created_at: c.created_at,
             updated_at: c.updated_at,
         })
@@ -257,7 +260,7 @@ impl Chat {
         }
     }
 
-    fn publish_message(&self, m: &Message, assigned: Option<Uuid>) {
+    pub(crate) fn publish_message(&self, m: &Message, assigned: Option<Uuid>) {
         let frame = frames::message(m);
         self.hub
             .publish_conversation_message(m.conversation_id, m.seq, frame.clone());
@@ -325,6 +328,7 @@ impl Chat {
         let summary = self.conversation_summary(&conv).await?;
         self.hub
             .publish_agents(Audience::All, frames::conversation_for_agents(&summary));
+        self.queue_changed(conv.queue_id);
         Ok(summary)
     }
 
@@ -373,6 +377,12 @@ impl Chat {
         let summary = self.conversation_summary(&ended.conversation).await?;
         self.hub
             .publish_agents(audience, frames::conversation_for_agents(&summary));
+        if ended.before.state == ConversationState::Waiting {
+            self.queue_changed(ended.before.queue_id);
+        } else if ended.before.agent_id.is_some() {
+            // The agent has room for one more.
+            self.auto_assign().await;
+        }
         Ok(ended)
     }
 
@@ -421,6 +431,7 @@ mod tests {
             verified: true,
             contact: Some(contact.clone()),
             agent_id: None,
+            queue_id: Uuid::from_u128(4),
             created_at: 1_700_000_001_000,
             updated_at: 1_700_000_002_000,
         };
@@ -430,6 +441,7 @@ mod tests {
             "verified": s.verified,
             "contact": contact,
             "agent_id": s.agent_id,
+            "queue_id": s.queue_id,
             "created_at": crate::storage::rfc3339(s.created_at),
             "updated_at": crate::storage::rfc3339(s.updated_at),
         });

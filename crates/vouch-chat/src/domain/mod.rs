@@ -5,6 +5,7 @@
 //! * [`sessions`]: where a customer token is checked and mapped to a contact and a conversation.
 //! * [`conversations`]: sending, history, accept, end — and the live frames each one publishes.
 //! * [`agents`]: agents, passwords (argon2id) and sign-in tokens.
+//! * [`desk`]: queues, routing, presence, auto-assignment, transfer, queue positions.
 //! * [`settings`]: chat authentication settings and widgets, validated on save.
 //! * [`diagnostics`]: verification failures counted per reason (never the token).
 //! * [`limits`]: rate limits and socket counts.
@@ -12,6 +13,7 @@
 
 pub mod agents;
 pub mod conversations;
+pub mod desk;
 pub mod diagnostics;
 pub mod limits;
 pub mod readiness;
@@ -61,6 +63,8 @@ pub struct Chat {
     pub(crate) login_limiter: RateLimiter<IpAddr>,
     pub(crate) login_throttle: LoginThrottle,
     pub(crate) sockets: SocketCounter,
+    /// The support desk's per-node state (queue positions, assignment rates).
+    pub(crate) desk: self::desk::DeskState,
     /// Flips to true when the service shuts down; open sockets close.
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Prometheus metrics of this service (`GET /metrics`).
@@ -93,6 +97,7 @@ impl Chat {
                 limits.login_lockout,
             ),
             sockets: SocketCounter::new(limits.max_sockets_per_address),
+            desk: Default::default(),
             limits,
             session_ttl,
             own_origins: RwLock::new(own_origins),

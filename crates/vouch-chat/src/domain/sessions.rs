@@ -268,6 +268,16 @@ impl Chat {
             }
             _ => None,
         };
+        // Routing sees the verified token's own context only, never the body's.
+        let queue_id = self
+            .route(
+                widget.app_id,
+                contact.is_some(),
+                verified
+                    .as_ref()
+                    .and_then(|v| v.claims.lwicontexts.as_ref()),
+            )
+            .await?;
         let session_token = new_secret("vcs_");
         let expires_at = now + self.session_ttl.as_millis() as Millis;
         let started = self
@@ -285,6 +295,7 @@ impl Chat {
                     updated_at: now,
                     ended_at: None,
                     last_seq: 0,
+                    queue_id,
                 },
                 contact,
                 max_context_entries: MAX_CONTEXT_ENTRIES,
@@ -311,6 +322,8 @@ impl Chat {
             let summary = self.conversation_summary(&conversation).await?;
             self.hub
                 .publish_agents(Audience::All, frames::conversation_for_agents(&summary));
+            self.queue_changed(conversation.queue_id);
+            self.auto_assign().await;
         }
         tracing::info!(conversation = %conversation.id, verified = verified.is_some(), joined = !created, "customer session created");
         Ok(NewSession {

@@ -111,11 +111,14 @@ pub async fn logout(State(chat): State<AppState>, auth: AgentAuth) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/agent/me", tag = "agent",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The signed-in agent", body = Agent),
+        (status = 200, description = "The signed-in agent with status, capacity and active count", body = crate::storage::DeskAgent),
         (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
     ))]
-pub async fn me(auth: AgentAuth) -> Answer<Agent> {
-    Answer(auth.agent)
+pub async fn me(
+    State(chat): State<AppState>,
+    auth: AgentAuth,
+) -> ApiResult<Answer<crate::storage::DeskAgent>> {
+    Ok(Answer(chat.desk_agent(auth.agent.id).await?))
 }
 
 #[derive(serde::Deserialize)]

@@ -18,6 +18,7 @@ pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod contacts;
+pub mod desk;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -75,6 +76,25 @@ pub fn router(chat: Arc<Chat>) -> Router {
         )
         .route("/api/v1/agent/conversations/{id}/end", post(agent::end))
         .route("/api/v1/agent/ws", get(ws::agent::upgrade))
+        .route("/api/v1/agent/presence", put(desk::put_presence))
+        .route(
+            "/api/v1/agent/conversations/{id}/transfer",
+            post(desk::transfer),
+        )
+        .route(
+            "/api/v1/admin/queues",
+            get(desk::list_queues).post(desk::create_queue),
+        )
+        .route("/api/v1/admin/queues/{id}/members", put(desk::set_members))
+        .route(
+            "/api/v1/admin/widgets/{app_id}/routing",
+            get(desk::get_routing).put(desk::put_routing),
+        )
+        .route(
+            "/api/v1/admin/agents",
+            get(desk::list_agents).post(desk::create_agent),
+        )
+        .route("/api/v1/admin/agents/{id}", patch(desk::patch_agent))
         .route("/api/v1/contacts/{id}", get(contacts::get_contact))
         .route(
             "/api/v1/admin/auth-settings",

@@ -28,6 +28,10 @@ pub enum ClientFrame {
     Typing {
         conversation_id: Option<Uuid>,
     },
+    /// An agent's presence (`available`, `busy`, `away`, `offline`).
+    Presence {
+        status: String,
+    },
 }
 
 /// Why a client frame was refused: `{"type":"error","error":code,"message"}`.
@@ -155,11 +159,14 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
         "typing" => Ok(ClientFrame::Typing {
             conversation_id: conversation_field(&obj)?,
         }),
+        "presence" => Ok(ClientFrame::Presence {
+            status: string_field(&obj, "status")?,
+        }),
         other => {
             let shown: String = other.chars().take(40).collect();
             Err(FrameError::new(
                 ErrorCode::UnknownType,
-                format!("unknown frame type {shown:?}: use send, resume, auth or typing"),
+                format!("unknown frame type {shown:?}: use send, resume, auth, typing or presence"),
             ))
         }
     }

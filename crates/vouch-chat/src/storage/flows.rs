@@ -148,7 +148,7 @@ pub(crate) async fn append(s: &mut impl Steps, m: &NewMessage) -> StoreResult<Ap
 }
 
 /// Appends a system message, whatever the conversation's state.
-async fn system_message(
+pub(crate) async fn system_message(
     s: &mut impl Steps,
     conversation_id: Uuid,
     text: &str,

@@ -14,6 +14,7 @@
 //! Where a message is stored: [`ConversationStore::append_message`] ([`flows::append`]). Sequence
 //! numbers are allocated in the same transaction as the insert, so they count from 1 without gaps.
 
+pub mod desk;
 mod flows;
 pub mod model;
 pub mod postgres;
@@ -25,14 +26,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use desk::{
+    AgentPatch, Assigned, DeskAgent, DeskStore, Presence, Queue, Routing, RoutingRule, RuleWhen,
+    TransferRefusal, TransferRequest, TransferTarget, Transferred, DEFAULT_CAPACITY,
+    GENERAL_QUEUE_ID, MAX_CAPACITY,
+};
 pub use model::*;
 pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
 pub mod prelude {
     pub use super::{
-        AgentStore, ContactStore, ConversationStore, DiagnosticsStore, Lifecycle, SessionStore,
-        SettingsStore, Store,
+        AgentStore, ContactStore, ConversationStore, DeskStore, DiagnosticsStore, Lifecycle,
+        SessionStore, SettingsStore, Store,
     };
 }
 
@@ -72,6 +78,9 @@ pub enum Conflict {
     /// Another agent has this email.
     #[error("an agent with email {0} already exists")]
     EmailTaken(String),
+    /// Another queue has this name.
+    #[error("a queue named {0} already exists")]
+    NameTaken(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -116,6 +125,7 @@ pub trait Store:
     + ConversationStore
     + SessionStore
     + DiagnosticsStore
+    + DeskStore
 {
 }
 
@@ -127,6 +137,7 @@ impl<T> Store for T where
         + ConversationStore
         + SessionStore
         + DiagnosticsStore
+        + DeskStore
 {
 }
 

@@ -185,6 +185,8 @@ pub struct Conversation {
     pub ended_at: Option<Millis>,
     /// The last `seq` given to a message (0 before the first).
     pub last_seq: i64,
+    /// The queue it waits in (or waited in): routing picks it at session creation.
+    pub queue_id: Uuid,
 }
 
 /// Merges `over` into the context variables `base`, never past `max_entries` entries (an entry

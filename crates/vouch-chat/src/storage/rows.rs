@@ -28,7 +28,7 @@ macro_rules! cols {
         "id, auth_settings_id, external_id, given_name, family_name, email, phone, preferred_username, created_at, updated_at"
     };
     (conversation) => {
-        "id, widget_app_id, state, verified, contact_id, context, agent_id, created_at, updated_at, ended_at, last_seq"
+        "id, widget_app_id, state, verified, contact_id, context, agent_id, created_at, updated_at, ended_at, last_seq, queue_id"
     };
     (message) => {
         "conversation_id, seq, sender, text, sent_at, client_msg_id"
@@ -249,6 +249,7 @@ impl FromColumns for Conversation {
             updated_at: r.int(8)?,
             ended_at: r.opt_int(9)?,
             last_seq: r.int(10)?,
+            queue_id: r.uuid(11)?,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod agents;
 mod chat;
+mod desk;
 mod faults;
 mod group_commit;
 mod keys;

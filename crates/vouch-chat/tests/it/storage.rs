@@ -129,6 +129,7 @@ fn conversation(widget: &Widget, contact_id: Option<Uuid>) -> Conversation {
         updated_at: now,
         ended_at: None,
         last_seq: 0,
+        queue_id: vouch_chat::storage::GENERAL_QUEUE_ID,
     }
 }
 

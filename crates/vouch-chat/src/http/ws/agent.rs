@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::writer::CLOSE_POLICY;
 use super::{Close, Gone, Io, Route, Sent, SocketRole, Step};
+use crate::domain::desk::{SocketPresence, SIGNED_OUT};
 use crate::domain::Chat;
 use crate::error::ChatError;
 use crate::http::auth::token_of;
@@ -72,10 +73,12 @@ pub async fn upgrade(
             HashMap::new()
         }
     };
+    let presence = chat.agent_socket_opened(agent.id).await;
     super::accept(ws, chat.clone(), slot, live, move || AgentSocket {
         agent,
         token,
         seen,
+        _presence: presence,
     })
 }
 
@@ -86,6 +89,8 @@ struct AgentSocket {
     token: String,
     /// Per conversation, the message seqs this socket has sent (each once, in order).
     seen: HashMap<Uuid, SeqTracker>,
+    /// Counts the socket open (presence) until it ends.
+    _presence: SocketPresence,
 }
 
 /// Most conversations whose seqs one agent socket tracks; beyond it the oldest are forgotten.
@@ -127,6 +132,9 @@ impl SocketRole for AgentSocket {
     fn route(&self, f: &AgentFrame) -> Route {
         if !f.is_for(self.agent.id) {
             return Route::Skip;
+        }
+        if f.message.is_none() && &*f.frame == SIGNED_OUT {
+            return Route::Close((CLOSE_POLICY, "signed out"));
         }
         match f.message {
             Some((id, seq)) => Route::Message(id, seq),
@@ -209,6 +217,19 @@ impl SocketRole for AgentSocket {
             Err(e) => {
                 tracing::debug!(error = %e, "typing notice dropped");
                 Ok(())
+            }
+        }
+    }
+
+    async fn presence(&mut self, io: &mut Io, status: &str) -> Result<(), Gone> {
+        match io.chat.set_presence(&self.agent, status).await {
+            Ok(_) => Ok(()),
+            Err(ChatError::Validation { message, .. }) => {
+                io.writer.text(&FrameError::bad(message).frame()).await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "setting presence failed");
+                io.writer.text(&FrameError::of(&e).frame()).await
             }
         }
     }

@@ -143,8 +143,21 @@ impl SocketRole for Customer {
         &mut self.seen
     }
 
-    async fn start(&mut self, _io: &mut Io) -> Result<(), Gone> {
-        Ok(())
+    /// A waiting customer learns their place in the queue at once.
+    async fn start(&mut self, io: &mut Io) -> Result<(), Gone> {
+        match io.chat.queue_position(self.ctx.conversation_id).await {
+            Ok(Some(frame)) => io.writer.text(&frame).await,
+            Ok(None) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the queue position failed");
+                Ok(())
+            }
+        }
+    }
+
+    async fn presence(&mut self, io: &mut Io, _status: &str) -> Result<(), Gone> {
+        let e = FrameError::bad("customer sockets do not take presence frames");
+        io.writer.text(&e.frame()).await
     }
 
     async fn send(

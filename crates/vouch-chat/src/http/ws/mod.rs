@@ -62,6 +62,8 @@ pub enum Route {
     Frame,
     /// A `message` frame of a conversation: sent once, in seq order.
     Message(Uuid, i64),
+    /// Sent, then the socket closes (an agent deactivated on any node).
+    Close(Close),
 }
 
 /// The outcome of a `send` frame.
@@ -132,6 +134,12 @@ pub trait SocketRole: Send + 'static {
     /// An `auth` frame.
     fn auth(&mut self, io: &mut Io, token: &str)
         -> impl Future<Output = Result<Step, Gone>> + Send;
+    /// A `presence` frame.
+    fn presence(
+        &mut self,
+        io: &mut Io,
+        status: &str,
+    ) -> impl Future<Output = Result<(), Gone>> + Send;
     /// After the bus between nodes lost frames: catch up from the database.
     fn resync(&mut self, io: &mut Io) -> impl Future<Output = Result<(), Gone>> + Send;
     /// When the socket ends on its own, and with which close (checked once, at the start).
@@ -359,6 +367,7 @@ async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Re
         } => resume(role, io, conversation_id, after_seq).await?,
         ClientFrame::Auth { token } => return role.auth(io, &token).await,
         ClientFrame::Typing { conversation_id } => role.typing(io, conversation_id).await?,
+        ClientFrame::Presence { status } => role.presence(io, &status).await?,
     }
     Ok(Step::Continue)
 }
@@ -391,6 +400,12 @@ async fn live<R: SocketRole>(role: &mut R, io: &mut Io, f: R::Live) -> Result<()
     let (id, seq) = match role.route(&f) {
         Route::Skip => return Ok(()),
         Route::Frame => return io.writer.buffer(R::text(&f)).await,
+        Route::Close((code, why)) => {
+            io.writer.buffer(R::text(&f)).await?;
+            io.writer.flush().await?;
+            io.writer.close(code, why).await;
+            return Err(Gone);
+        }
         Route::Message(id, seq) => (id, seq),
     };
     match role.tracker(id, seq - 1).on_live(seq) {

@@ -3,6 +3,7 @@
 //! steps ([`steps`], where the row locks that make it hold across nodes are listed); every other
 //! method is one statement on the pool.
 
+mod desk;
 mod steps;
 
 use std::time::Duration;
@@ -187,6 +188,7 @@ impl AgentStore for PgStore {
             cols!(agent),
             ", password_hash) VALUES ($1, $2, $3, $4, $5, $6)"
         );
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query(sql)
             .bind(a.id)
             .bind(&a.email)
@@ -194,22 +196,31 @@ impl AgentStore for PgStore {
             .bind(a.role.as_str())
             .bind(a.created_at)
             .bind(password_hash)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
         match res {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(e) if vouch_db::is_unique_violation(&e) => {
-                Err(StoreError::Conflict(Conflict::EmailTaken(a.email.clone())))
+                return Err(StoreError::Conflict(Conflict::EmailTaken(a.email.clone())))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
+        // Every new agent works the default queue until an admin says otherwise.
+        sqlx::query(
+            "INSERT INTO queue_members (queue_id, agent_id) SELECT id, $1 FROM queues WHERE is_default",
+        )
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn find_agent_by_email(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
         let sql = concat!(
             "SELECT ",
             cols!(agent),
-            ", password_hash FROM agents WHERE email = $1"
+            ", password_hash FROM agents WHERE email = $1 AND active"
         );
         one(sqlx::query(sql)
             .bind(email)
@@ -255,7 +266,7 @@ impl AgentStore for PgStore {
         let sql = concat!(
             "SELECT ",
             cols!(agent),
-            " FROM agents WHERE id = (SELECT agent_id FROM agent_tokens WHERE token_hash = $1 AND expires_at > $2)"
+            " FROM agents WHERE id = (SELECT agent_id FROM agent_tokens WHERE token_hash = $1 AND expires_at > $2) AND active"
         );
         let row = sqlx::query(sql)
             .bind(token_hash)

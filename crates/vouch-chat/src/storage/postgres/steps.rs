@@ -235,7 +235,7 @@ impl Steps for PgSteps {
         let sql = concat!(
             "INSERT INTO conversations (",
             cols!(conversation),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         sqlx::query(sql)
             .bind(c.id)
@@ -249,6 +249,7 @@ impl Steps for PgSteps {
             .bind(c.updated_at)
             .bind(c.ended_at)
             .bind(c.last_seq)
+            .bind(c.queue_id)
             .execute(&mut *self.0)
             .await?;
         Ok(())

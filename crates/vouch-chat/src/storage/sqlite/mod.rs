@@ -12,6 +12,7 @@
 //! sqlx creates the file and runs the migrations (so existing databases carry on); the queries
 //! themselves use `rusqlite` — see [`writer`] for why.
 
+mod desk;
 mod readers;
 mod steps;
 mod writer;
@@ -270,12 +271,19 @@ impl AgentStore for SqliteStore {
                     password_hash
                 ]);
             match res {
-                Ok(_) => Ok(()),
+                Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
-                    Err(StoreError::Conflict(Conflict::EmailTaken(a.email)))
+                    return Err(StoreError::Conflict(Conflict::EmailTaken(a.email)))
                 }
-                Err(e) => Err(e.into()),
+                Err(e) => return Err(e.into()),
             }
+            // Every new agent works the default queue until an admin says otherwise.
+            execute(
+                c,
+                "INSERT INTO queue_members (queue_id, agent_id) SELECT id, ? FROM queues WHERE is_default = 1",
+                [Id::of(a.id)],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -288,7 +296,7 @@ impl AgentStore for SqliteStore {
                 concat!(
                     "SELECT ",
                     cols!(agent),
-                    ", password_hash FROM agents WHERE email = ?"
+                    ", password_hash FROM agents WHERE email = ? AND active = 1"
                 ),
                 [email],
             )
@@ -337,7 +345,7 @@ impl AgentStore for SqliteStore {
                 concat!(
                     "SELECT ",
                     cols!(agent),
-                    " FROM agents WHERE id = (SELECT agent_id FROM agent_tokens WHERE token_hash = ? AND expires_at > ?)"
+                    " FROM agents WHERE id = (SELECT agent_id FROM agent_tokens WHERE token_hash = ? AND expires_at > ?) AND active = 1"
                 ),
                 params![token_hash, now],
             )

@@ -271,7 +271,7 @@ impl Steps for SqliteSteps<'_> {
             concat!(
                 "INSERT INTO conversations (",
                 cols!(conversation),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             params![
                 Id::of(c.id),
@@ -284,7 +284,8 @@ impl Steps for SqliteSteps<'_> {
                 c.created_at,
                 c.updated_at,
                 c.ended_at,
-                c.last_seq
+                c.last_seq,
+                Id::of(c.queue_id)
             ],
         )?;
         Ok(())
