@@ -51,6 +51,7 @@ const CSS = [
   '.composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e4e7ec;background:#fff}',
   'textarea{flex:1;resize:none;unicode-bidi:plaintext;font:inherit;color:inherit;border:1px solid #d0d5dd;border-radius:12px;padding:8px 12px;min-height:40px;max-height:120px;background:#fff}',
   'textarea:disabled{background:#f2f4f7}',
+  '@media (prefers-reduced-motion:reduce){.launcher{transition:none}.launcher:hover{transform:none}}',
   '@media (max-width:480px){.panel{inset-inline-end:12px;inset-block-end:84px}.launcher{inset-inline-end:14px;inset-block-end:14px}}'
 ].join('\n');
 

@@ -55,7 +55,7 @@ export function buildUi(actions) {
   panel.id = 'vouch-chat-panel';
   launcher.setAttribute('aria-controls', panel.id);
 
-  const head = el('header', 'head');
+  const head = el('div', 'head'); // not <header>: that would be a second banner landmark on the host page
   const headText = el('div', 'head-text');
   const title = el('h2', 'title');
   title.id = 'vouch-chat-title';
