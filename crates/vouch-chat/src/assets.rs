@@ -60,6 +60,7 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
     ),
     ("admin.js", JS, include_str!("assets/admin.js")),
     ("common.js", JS, include_str!("assets/common.js")),
+    ("strings.js", JS, include_str!("assets/strings.js")),
     ("console.css", CSS, include_str!("assets/console.css")),
 ];
 
@@ -77,6 +78,13 @@ const WIDGET_MODULES: &[(&str, &str)] = &[
     ("util.js", include_str!("assets/widget/util.js")),
     ("view.js", include_str!("assets/widget/view.js")),
     ("wire.js", include_str!("assets/widget/wire.js")),
+    // one catalog a language (strings.js loads English and the page's language)
+    ("locale-en.js", include_str!("assets/widget/locale-en.js")),
+    ("locale-de.js", include_str!("assets/widget/locale-de.js")),
+    ("locale-fr.js", include_str!("assets/widget/locale-fr.js")),
+    ("locale-es.js", include_str!("assets/widget/locale-es.js")),
+    ("locale-nl.js", include_str!("assets/widget/locale-nl.js")),
+    ("locale-ar.js", include_str!("assets/widget/locale-ar.js")),
 ];
 
 /// The widget modules' version: a hash of their names and text. The bootstrapper imports them
@@ -123,6 +131,9 @@ pub fn widget_module(name: &str) -> Option<(&'static str, &'static str)> {
         .find(|(n, _)| *n == name)
         .map(|(_, body)| (JS, *body))
 }
+
+#[cfg(test)]
+mod catalogs;
 
 #[cfg(test)]
 mod tests {
@@ -201,10 +212,13 @@ mod tests {
         }
     }
 
-    /// The absolute paths a module at `path` imports (`from './x.js'`, `from '/a/b.js'`).
+    /// The absolute paths a module at `path` imports (`from './x.js'`, `from '/a/b.js'`,
+    /// and dynamic `import('./x.js')`).
     fn imports(path: &str, js: &str) -> Vec<String> {
         let dir = &path[..=path.rfind('/').expect("an absolute path")];
-        quoted_after(js, "from '", '\'')
+        let mut specs = quoted_after(js, "from '", '\'');
+        specs.extend(quoted_after(js, "import('", '\''));
+        specs
             .into_iter()
             .map(|spec| match spec.strip_prefix("./") {
                 Some(rel) => format!("{dir}{rel}"),
@@ -411,58 +425,6 @@ mod tests {
             ] {
                 assert!(!js.contains(sink), "{name} uses {sink}");
             }
-        }
-    }
-
-    /// The keys of `export const NAME = { key: '…', … };` in a module (one entry per line).
-    fn table_keys<'a>(js: &'a str, name: &str) -> Vec<&'a str> {
-        let start = js
-            .find(&format!("export const {name} = {{"))
-            .unwrap_or_else(|| panic!("no table {name}"));
-        let body = &js[start..];
-        let body = &body[..body.find("};").expect("table end")];
-        body.lines()
-            .skip(1)
-            .filter_map(|line| line.trim().split_once(':').map(|(k, _)| k.trim()))
-            .collect()
-    }
-
-    /// The widget explains errors by the server's wire codes: every code it names (its table,
-    /// and the codes its REST answer rules test) is one the chat service sends, and every
-    /// `invalid_token` reason it explains is one the verifier gives — a renamed code on either
-    /// side fails here instead of silently falling back to the raw message.
-    #[test]
-    fn widget_error_tables_name_only_the_servers_codes() {
-        let js = widget_module("errors.js").expect("errors.js").1;
-        let server: Vec<&str> = crate::error::ErrorCode::ALL
-            .iter()
-            .map(|c| c.as_str())
-            .collect();
-        let errors = table_keys(js, "ERRORS");
-        assert!(errors.len() >= 8, "ERRORS has {} entries", errors.len());
-        let mut named: Vec<&str> = errors.clone();
-        let mut rest = js;
-        while let Some(i) = rest.find("code === '") {
-            let tail = &rest[i + "code === '".len()..];
-            let end = tail.find('\'').expect("closing quote");
-            named.push(&tail[..end]);
-            rest = &tail[end..];
-        }
-        assert!(named.len() > errors.len(), "no code comparisons found");
-        for code in named {
-            assert!(
-                server.contains(&code),
-                "the widget names {code:?}, which the server never sends"
-            );
-        }
-        let reasons: Vec<&str> = vouch_jwt::Reason::ALL.iter().map(|r| r.as_str()).collect();
-        let explained = table_keys(js, "REASONS");
-        assert_eq!(explained.len(), reasons.len(), "REASONS: {explained:?}");
-        for reason in explained {
-            assert!(
-                reasons.contains(&reason),
-                "the widget explains unknown reason {reason:?}"
-            );
         }
     }
 }

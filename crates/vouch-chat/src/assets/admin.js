@@ -5,6 +5,7 @@
  */
 
 import { $, el, clear, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
+import { t } from './strings.js';
 
 function setText(id, text) {
   var n = $(id);
@@ -34,7 +35,7 @@ function onLogin(ev) {
   var email = $('agent-email').value.trim();
   var password = $('agent-password').value;
   if (!email || !password) {
-    setText('login-error', 'Enter your email and password.');
+    setText('login-error', t('enterEmailPassword'));
     return;
   }
   $('agent-login').disabled = true;
@@ -45,15 +46,15 @@ function onLogin(ev) {
       setText('login-error', '');
       return loadMe();
     }
-    if (r.status === 401) setText('login-error', 'Wrong email or password.');
-    else setText('login-error', apiMessage(r, 'Sign-in failed'));
+    if (r.status === 401) setText('login-error', t('wrongPassword'));
+    else setText('login-error', apiMessage(r, t('signInFailed')));
   });
 }
 
 function loadMe() {
   return api('GET', '/api/v1/agent/me').then(function (r) {
     if (r.status !== 200 || !r.body) {
-      showLogin(r.status === 401 ? '' : apiMessage(r, 'Could not load your account'));
+      showLogin(r.status === 401 ? '' : apiMessage(r, t('loadAccountFailed')));
       return;
     }
     me = r.body;
@@ -63,7 +64,7 @@ function loadMe() {
     if (me.role !== 'admin') {
       show($('app'), false);
       show($('login'), true);
-      setText('login-error', 'This page is for administrators. You are signed in as an agent: use the agent console at /agent, or sign in with an admin account.');
+      setText('login-error', t('adminPageForAdmins'));
       return;
     }
     show($('app'), true);
@@ -73,7 +74,7 @@ function loadMe() {
 
 function logout() {
   api('POST', '/api/v1/agent/logout').then(function () {
-    showLogin('You have signed out.');
+    showLogin(t('signedOut'));
   });
 }
 
@@ -82,9 +83,9 @@ function logout() {
 var TABS = ['settings', 'widgets', 'failures'];
 
 function selectTab(name) {
-  TABS.forEach(function (t) {
-    $('tab-' + t).setAttribute('aria-selected', t === name ? 'true' : 'false');
-    show($('sec-' + t), t === name);
+  TABS.forEach(function (tab) {
+    $('tab-' + tab).setAttribute('aria-selected', tab === name ? 'true' : 'false');
+    show($('sec-' + tab), tab === name);
   });
   if (name === 'failures') loadFailures();
 }
@@ -122,7 +123,7 @@ function fillTable(prefix, items, idAttr, id, cells, edit) {
       tr.appendChild(el('td', c[0], c[1]));
     });
     var td = el('td');
-    var b = el('button', 'btn btn-secondary', 'Edit');
+    var b = el('button', 'btn btn-secondary', t('edit'));
     b.type = 'button';
     b.setAttribute('data-testid', prefix + '-edit');
     b.addEventListener('click', function () {
@@ -169,7 +170,7 @@ function showFieldError(form, field, message) {
 function showSaveError(form, r, generalId, fallback) {
   var msg = apiMessage(r, fallback);
   if (r.status === 422 && r.body && r.body.field && showFieldError(form, r.body.field, msg)) {
-    setText(generalId, 'Not saved: please correct the highlighted field.');
+    setText(generalId, t('notSavedFix'));
   } else {
     setText(generalId, msg);
   }
@@ -181,7 +182,7 @@ var settings = [];
 var editingSetting = null;
 
 function loadSettings() {
-  return loadList('/api/v1/admin/auth-settings', 'auth_settings', 'Could not load the chat authentication settings', function (list) {
+  return loadList('/api/v1/admin/auth-settings', 'auth_settings', t('loadSettingsFailed'), function (list) {
     settings = list;
     renderSettings();
     renderAuthSelect();
@@ -201,7 +202,7 @@ function renderSettings() {
 function editSetting(s) {
   editingSetting = s ? s.id : null;
   var form = resetForm('settings');
-  $('settings-form-title').textContent = s ? 'Edit \u201c' + s.name + '\u201d' : 'New chat authentication setting';
+  $('settings-form-title').textContent = s ? t('editNamed', { name: s.name }) : t('newSetting');
   $('settings-name').value = s ? s.name || '' : '';
   $('settings-key-url').value = s ? s.public_key_url || '' : '';
   $('settings-function').value = s ? s.function_name || '' : '';
@@ -224,14 +225,14 @@ function saveSetting(ev) {
   var leeway = $('settings-leeway').value.trim();
   if (leeway) {
     if (!/^\d+$/.test(leeway)) {
-      showFieldError(form, 'leeway_secs', 'The leeway is a whole number of seconds.');
+      showFieldError(form, 'leeway_secs', t('leewayWhole'));
       return;
     }
     body.leeway_secs = Number(leeway);
   }
   var editing = editingSetting;
   $('settings-save').disabled = true;
-  setText('settings-saved', 'Saving \u2014 fetching the public key\u2026');
+  setText('settings-saved', t('savingFetchingKey'));
   var req = editing == null
     ? api('POST', '/api/v1/admin/auth-settings', body)
     : api('PUT', '/api/v1/admin/auth-settings/' + encodeURIComponent(editing), body);
@@ -241,12 +242,12 @@ function saveSetting(ev) {
     if (r.status === 200 || r.status === 201) {
       var n = r.body && r.body.key_count != null ? r.body.key_count : null;
       editSetting(null);
-      setText('settings-saved', 'Saved.' + (n != null ? ' ' + n + (n === 1 ? ' key' : ' keys') + ' found at the public key URL.' : ''));
+      setText('settings-saved', n == null ? t('saved') : n === 1 ? t('savedOneKey') : t('savedKeys', { count: n }));
       loadSettings();
       return;
     }
     if (r.status === 401) return;
-    showSaveError(form, r, 'settings-error', 'The setting could not be saved');
+    showSaveError(form, r, 'settings-error', t('settingNotSaved'));
   });
 }
 
@@ -259,7 +260,7 @@ function renderAuthSelect() {
   var sel = $('widget-auth');
   var current = sel.value;
   clear(sel);
-  var none = el('option', '', 'None (anonymous chat)');
+  var none = el('option', '', t('noneAnonymous'));
   none.value = '';
   sel.appendChild(none);
   settings.forEach(function (s) {
@@ -272,7 +273,7 @@ function renderAuthSelect() {
 }
 
 function settingName(id) {
-  if (id == null || id === '') return 'None';
+  if (id == null || id === '') return t('none');
   for (var i = 0; i < settings.length; i++) {
     if (String(settings[i].id) === String(id)) return settings[i].name;
   }
@@ -288,7 +289,7 @@ function settingId(value) {
 }
 
 function loadWidgets() {
-  return loadList('/api/v1/admin/widgets', 'widgets', 'Could not load the widgets', function (list) {
+  return loadList('/api/v1/admin/widgets', 'widgets', t('loadWidgetsFailed'), function (list) {
     widgets = list;
     renderWidgets();
   });
@@ -299,7 +300,7 @@ function renderWidgets() {
     return w.app_id;
   }, function (w) {
     var origins = (Array.isArray(w.allowed_origins) ? w.allowed_origins : []).join('\n');
-    return [['', w.name], ['mono', w.app_id], ['mono pre', origins], ['', settingName(w.auth_settings_id)], ['', w.require_auth ? 'Yes' : 'No']];
+    return [['', w.name], ['mono', w.app_id], ['mono pre', origins], ['', settingName(w.auth_settings_id)], ['', w.require_auth ? t('yes') : t('no')]];
   }, editWidget);
 }
 
@@ -312,7 +313,7 @@ function showSnippet(snippet) {
 function editWidget(w) {
   editingWidget = w ? w.app_id : null;
   var form = resetForm('widget');
-  $('widget-form-title').textContent = w ? 'Edit \u201c' + w.name + '\u201d' : 'New widget';
+  $('widget-form-title').textContent = w ? t('editNamed', { name: w.name }) : t('newWidget');
   $('widget-name').value = w ? w.name || '' : '';
   $('widget-title').value = w ? w.title || '' : '';
   $('widget-origins').value = w && Array.isArray(w.allowed_origins) ? w.allowed_origins.join('\n') : '';
@@ -342,7 +343,7 @@ function saveWidget(ev) {
   var title = $('widget-title').value.trim();
   if (title) body.title = title;
   if (body.require_auth && !auth) {
-    showFieldError(form, 'auth_settings_id', 'A widget that requires sign-in needs a chat authentication setting.');
+    showFieldError(form, 'auth_settings_id', t('requireAuthNeedsSetting'));
     return;
   }
   var editing = editingWidget;
@@ -355,15 +356,15 @@ function saveWidget(ev) {
     if (r.status === 200 || r.status === 201) {
       var saved = r.body || {};
       editingWidget = saved.app_id != null ? saved.app_id : editing;
-      $('widget-form-title').textContent = 'Edit \u201c' + (saved.name || body.name) + '\u201d';
+      $('widget-form-title').textContent = t('editNamed', { name: saved.name || body.name });
       show($('widget-cancel'), true);
-      setText('widget-saved', editing == null ? 'Widget created. Paste the snippet below into your site.' : 'Saved.');
+      setText('widget-saved', editing == null ? t('widgetCreated') : t('saved'));
       showSnippet(saved.snippet || '');
       loadWidgets();
       return;
     }
     if (r.status === 401) return;
-    showSaveError(form, r, 'widget-error', 'The widget could not be saved');
+    showSaveError(form, r, 'widget-error', t('widgetNotSaved'));
   });
 }
 
@@ -371,7 +372,7 @@ function copySnippet() {
   var ta = $('widget-snippet');
   var text = ta.value;
   function done(ok) {
-    $('widget-copied').textContent = ok ? 'Copied to the clipboard.' : 'Select the text and press Ctrl+C to copy.';
+    $('widget-copied').textContent = ok ? t('copied') : t('copyByHand');
   }
   if (navigator.clipboard && navigator.clipboard.writeText) {
     navigator.clipboard.writeText(text).then(function () {
@@ -397,7 +398,7 @@ function copySnippet() {
 function loadFailures() {
   api('GET', '/api/v1/admin/verification-failures').then(function (r) {
     if (r.status !== 200 || !r.body) {
-      if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the verification failures'));
+      if (r.status !== 401) setText('admin-error', apiMessage(r, t('loadFailuresFailed')));
       return;
     }
     setText('admin-error', '');
@@ -407,7 +408,7 @@ function loadFailures() {
     var reasons = Object.keys(counts).sort(function (a, b) {
       return counts[b] - counts[a];
     });
-    if (!reasons.length) box.appendChild(el('span', 'muted small', 'No failures counted.'));
+    if (!reasons.length) box.appendChild(el('span', 'muted small', t('noFailures')));
     reasons.forEach(function (k) {
       var chip = el('span', 'count-chip', k);
       chip.setAttribute('data-testid', 'failure-count');
@@ -444,9 +445,9 @@ function boot() {
   });
   $('login-form').addEventListener('submit', onLogin);
   $('logout').addEventListener('click', logout);
-  TABS.forEach(function (t) {
-    $('tab-' + t).addEventListener('click', function () {
-      selectTab(t);
+  TABS.forEach(function (tab) {
+    $('tab-' + tab).addEventListener('click', function () {
+      selectTab(tab);
     });
   });
   $('settings-form').addEventListener('submit', saveSetting);

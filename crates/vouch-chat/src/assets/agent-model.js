@@ -3,6 +3,8 @@
  * messages by seq, its unacknowledged replies and its history), and which one is open.
  */
 
+import { t } from './strings.js';
+
 export const TYPING_SHOW_MS = 4000;
 
 export const state = {
@@ -13,11 +15,11 @@ export const state = {
 };
 
 export function contactName(c) {
-  if (!c) return 'Guest';
+  if (!c) return t('guest');
   var n = [c.given_name, c.family_name].filter(function (x) {
     return typeof x === 'string' && x.trim();
   }).join(' ');
-  return n || c.preferred_username || c.email || 'Unnamed contact';
+  return n || c.preferred_username || c.email || t('unnamedContact');
 }
 
 export function str(v) {

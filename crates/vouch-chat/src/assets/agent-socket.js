@@ -6,6 +6,7 @@
 
 import { backoff, quietClose } from '/livechatwidget/scripts/widget/wire.js';
 import { $, api } from './common.js';
+import { t } from './strings.js';
 import { state, conv, mergeSummary, isMine, addMessage, TYPING_SHOW_MS } from './agent-model.js';
 import { setError, setConn, renderLists, renderConversation, renderTranscript, renderTyping } from './agent-view.js';
 import { refreshLists, startConsole } from './agent.js';
@@ -93,11 +94,11 @@ export function connect() {
     return;
   }
   ws = sock;
-  setConn(attempt ? 'Reconnecting\u2026' : 'Connecting\u2026', false);
+  setConn(attempt ? t('reconnecting') : t('connecting'), false);
   sock.onopen = function () {
     if (ws !== sock) return;
     attempt = 0;
-    setConn('Online', true);
+    setConn(t('online'), true);
     setError('');
     refreshLists();
     Object.keys(state.convs).forEach(function (k) {
@@ -119,7 +120,7 @@ export function connect() {
     try {
       if (f && typeof f === 'object') onFrame(f);
     } catch (e) {
-      setError('Something went wrong showing an update: ' + (e && e.message ? e.message : e));
+      setError(t('updateFailed', { detail: e && e.message ? e.message : e }));
     }
   };
   sock.onclose = function () {
@@ -149,8 +150,8 @@ export function reconnectIfDown() {
 export function scheduleReconnect() {
   if (!state.me) return;
   var delay = backoff(attempt++);
-  setConn('Offline \u2014 reconnecting\u2026', false);
-  if (attempt > 1) setError("The chat service can't be reached right now. We'll keep trying.");
+  setConn(t('offlineReconnecting'), false);
+  if (attempt > 1) setError(t('unreachableRetrying'));
   clearTimeout(reconnectTimer);
   reconnectTimer = setTimeout(function () {
     if (!state.listsLoaded) startConsole();
@@ -168,7 +169,7 @@ function onFrame(f) {
       var wasWaiting = c.state === 'waiting';
       mergeSummary(c, f);
       if (state.selected === id && wasWaiting && c.state === 'active' && !isMine(c)) {
-        setError('Another agent took this conversation.');
+        setError(t('takenByOther'));
       }
       if (c.state === 'ended') c.keepUntilClosed = wasMine || isMine(c);
       renderLists();
@@ -231,7 +232,7 @@ function onFrame(f) {
           });
         }, 1500);
       }
-      setError(typeof f.message === 'string' && f.message ? f.message : 'The chat service refused that (' + code + ').');
+      setError(typeof f.message === 'string' && f.message ? f.message : t('refused', { code: code }));
       break;
     }
     default:

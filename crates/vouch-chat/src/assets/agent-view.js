@@ -5,10 +5,11 @@
  */
 
 import { $, el, clear, show } from './common.js';
+import { t } from './strings.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
 
-const STATUS = { pending: 'Sending\u2026', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent' };
+const STATUS = { pending: t('deliveryPending'), sent: t('deliverySent'), delivered: t('deliveryDelivered'), failed: t('deliveryFailed') };
 
 export function setError(text) {
   $('console-error').textContent = text || '';
@@ -56,9 +57,9 @@ export function renderLists() {
     top.appendChild(el('span', 'conv-time', c.created_at ? fmtTime(c.created_at) : ''));
     item.appendChild(top);
     var bottom = el('span', 'conv-item-bottom');
-    bottom.appendChild(el('span', 'badge ' + (c.verified ? 'ok' : 'warn'), c.verified ? 'Verified' : 'Not verified'));
-    if (c.state === 'ended') bottom.appendChild(el('span', 'state', 'Ended'));
-    if (c.typingUntil > Date.now()) bottom.appendChild(el('span', 'muted small', 'typing\u2026'));
+    bottom.appendChild(el('span', 'badge ' + (c.verified ? 'ok' : 'warn'), c.verified ? t('verified') : t('notVerified')));
+    if (c.state === 'ended') bottom.appendChild(el('span', 'state', t('stateEnded')));
+    if (c.typingUntil > Date.now()) bottom.appendChild(el('span', 'muted small', t('typing')));
     if (c.unread) bottom.appendChild(el('span', 'count unread', c.unread));
     item.appendChild(bottom);
     item.addEventListener('click', function () {
@@ -84,10 +85,10 @@ export function renderConversation() {
   if (!c) return;
   $('conv-title').textContent = contactName(c.contact);
   var badge = $('verified-badge');
-  badge.textContent = c.verified ? 'Verified' : 'Not verified';
+  badge.textContent = c.verified ? t('verified') : t('notVerified');
   badge.className = 'badge ' + (c.verified ? 'ok' : 'warn');
   var st = $('conv-state');
-  st.textContent = c.state === 'waiting' ? 'Waiting' : c.state === 'ended' ? 'Ended' : isMine(c) ? 'Active' : 'With another agent';
+  st.textContent = c.state === 'waiting' ? t('stateWaiting') : c.state === 'ended' ? t('stateEnded') : isMine(c) ? t('stateActive') : t('stateOtherAgent');
   st.setAttribute('data-state', c.state);
   show($('accept'), c.state === 'waiting');
   show($('end-conversation'), c.state === 'active' && isMine(c));
@@ -108,7 +109,7 @@ export function renderConversation() {
   var names = Object.keys(ctx);
   if (!names.length) {
     var tr0 = el('tr');
-    var td0 = el('td', 'muted', 'No context variables.');
+    var td0 = el('td', 'muted', t('noContext'));
     td0.colSpan = 2;
     tr0.appendChild(td0);
     body.appendChild(tr0);
@@ -131,7 +132,7 @@ export function renderHistory() {
   clear(list);
   if (!c) return;
   if (!c.contact) {
-    empty.textContent = 'A guest has no earlier conversations on record.';
+    empty.textContent = t('guestNoHistory');
     show(empty, true);
     return;
   }
@@ -141,14 +142,14 @@ export function renderHistory() {
     return;
   }
   if (c.history == null) {
-    empty.textContent = 'Loading\u2026';
+    empty.textContent = t('loading');
     show(empty, true);
     return;
   }
   var items = c.history.slice().sort(function (a, b) {
     return String(b.created_at || '').localeCompare(String(a.created_at || ''));
   });
-  empty.textContent = 'No earlier conversations.';
+  empty.textContent = t('noHistory');
   show(empty, items.length === 0);
   items.forEach(function (a) {
     var li = el('li', 'history-item');
@@ -160,14 +161,14 @@ export function renderHistory() {
       return m && m.sender === 'customer';
     })[0];
     var summary = el('summary');
-    summary.appendChild(el('span', 'history-time', fmtTime(a.created_at) || 'Earlier'));
-    summary.appendChild(el('span', 'history-preview', first ? first.text : transcript.length + ' messages'));
+    summary.appendChild(el('span', 'history-time', fmtTime(a.created_at) || t('earlier')));
+    summary.appendChild(el('span', 'history-preview', first ? first.text : t('messageCount', { count: transcript.length })));
     details.appendChild(summary);
     var ol = el('ol', 'history-transcript');
     transcript.forEach(function (m) {
       var row = el('li', 'hmsg ' + (m.sender === 'agent' || m.sender === 'customer' ? m.sender : 'system'));
       row.setAttribute('data-sender', str(m.sender));
-      row.appendChild(el('span', 'who', m.sender === 'agent' ? 'Agent' : m.sender === 'customer' ? 'Customer' : ''));
+      row.appendChild(el('span', 'who', m.sender === 'agent' ? t('senderAgent') : m.sender === 'customer' ? t('senderCustomer') : ''));
       row.appendChild(el('span', 'text', str(m.text)));
       ol.appendChild(row);
     });
@@ -187,7 +188,7 @@ function messageRow(m) {
   if (m.status) bubble.setAttribute('data-status', m.status);
   row.appendChild(bubble);
   if (sender !== 'system') {
-    var meta = (sender === 'customer' ? 'Customer' : 'You') + ' \u00b7 ' + (fmtTime(m.sent_at) || fmtTime(new Date().toISOString()));
+    var meta = (sender === 'customer' ? t('senderCustomer') : t('senderYou')) + ' \u00b7 ' + (fmtTime(m.sent_at) || fmtTime(new Date().toISOString()));
     if (sender === 'agent' && m.status) meta += ' \u00b7 ' + STATUS[m.status];
     row.appendChild(el('div', 'meta', meta));
   }
@@ -196,20 +197,20 @@ function messageRow(m) {
 
 export function renderTranscript() {
   var c = state.convs[state.selected];
-  var t = $('transcript');
-  clear(t);
+  var box = $('transcript');
+  clear(box);
   if (!c) return;
   var seqs = Object.keys(c.messages).map(Number).sort(function (a, b) {
     return a - b;
   });
   seqs.forEach(function (s) {
-    t.appendChild(messageRow(c.messages[s]));
+    box.appendChild(messageRow(c.messages[s]));
   });
   c.pending.forEach(function (p) {
-    if (!p.seq) t.appendChild(messageRow(p));
+    if (!p.seq) box.appendChild(messageRow(p));
   });
-  if (!seqs.length && !c.pending.length) t.appendChild(el('p', 'muted center', c.loaded ? 'No messages yet.' : 'Loading\u2026'));
-  t.scrollTop = t.scrollHeight;
+  if (!seqs.length && !c.pending.length) box.appendChild(el('p', 'muted center', c.loaded ? t('noMessages') : t('loading')));
+  box.scrollTop = box.scrollHeight;
 }
 
 export function renderTyping() {

@@ -8,6 +8,7 @@
  */
 
 import { $, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
+import { t } from './strings.js';
 import { randomId } from '/livechatwidget/scripts/widget/wire.js';
 import { state, conv, mergeSummary, isMine, addMessage } from './agent-model.js';
 import {
@@ -15,7 +16,7 @@ import {
 } from './agent-view.js';
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
 
-const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
+const UNREACHABLE_RETRYING = t('unreachableRetrying');
 
 export function showLogin(message) {
   state.me = null;
@@ -35,7 +36,7 @@ function onLogin(ev) {
   var password = $('agent-password').value;
   var err = $('login-error');
   if (!email || !password) {
-    err.textContent = 'Enter your email and password.';
+    err.textContent = t('enterEmailPassword');
     show(err, true);
     return;
   }
@@ -47,10 +48,10 @@ function onLogin(ev) {
         show(err, false);
         return loadMe();
       }
-      if (r.status === 0) err.textContent = "The chat service can't be reached. Check your connection and try again.";
-      else if (r.status === 401) err.textContent = 'Wrong email or password.';
-      else if (r.status === 429) err.textContent = apiMessage(r, 'Too many sign-in attempts. Please wait a moment and try again.');
-      else err.textContent = apiMessage(r, 'Sign-in failed');
+      if (r.status === 0) err.textContent = t('signInUnreachable');
+      else if (r.status === 401) err.textContent = t('wrongPassword');
+      else if (r.status === 429) err.textContent = apiMessage(r, t('tooManySignIns'));
+      else err.textContent = apiMessage(r, t('signInFailed'));
       show(err, true);
     })
     .then(function () {
@@ -61,11 +62,11 @@ function onLogin(ev) {
 function loadMe() {
   return api('GET', '/api/v1/agent/me').then(function (r) {
     if (r.status === 0) {
-      showLogin("The chat service can't be reached. Reload the page to try again.");
+      showLogin(t('reloadUnreachable'));
       return;
     }
     if (r.status !== 200 || !r.body) {
-      showLogin(r.status === 401 ? '' : apiMessage(r, 'Could not load your account'));
+      showLogin(r.status === 401 ? '' : apiMessage(r, t('loadAccountFailed')));
       return;
     }
     state.me = r.body;
@@ -81,7 +82,7 @@ function logout() {
     show($('conv'), false);
     show($('details'), false);
     show($('placeholder'), true);
-    showLogin('You have signed out.');
+    showLogin(t('signedOut'));
   });
 }
 
@@ -110,7 +111,7 @@ export function refreshLists() {
     rs.forEach(function (r) {
       if (r.status === 401) return; // common.js has shown the sign-in form
       if (r.status !== 200 || !r.body || !Array.isArray(r.body.conversations)) {
-        setError(apiMessage(r, 'Could not load conversations'));
+        setError(apiMessage(r, t('loadConversationsFailed')));
         return;
       }
       r.body.conversations.forEach(function (s) {
@@ -152,12 +153,12 @@ export function select(id) {
 function loadDetail(c) {
   api('GET', '/api/v1/agent/conversations/' + encodeURIComponent(c.id)).then(function (r) {
     if (r.status === 0) {
-      if (state.selected === c.id) setError("The chat service can't be reached right now.");
+      if (state.selected === c.id) setError(t('unreachableNow'));
       return;
     }
     if (r.status === 401) return; // common.js has shown the sign-in form
     if (r.status !== 200 || !r.body) {
-      if (state.selected === c.id) setError(apiMessage(r, 'Could not load this conversation'));
+      if (state.selected === c.id) setError(apiMessage(r, t('loadConversationFailed')));
       return;
     }
     mergeSummary(c, r.body);
@@ -184,14 +185,14 @@ function loadDetail(c) {
 function loadHistory(c) {
   api('GET', '/api/v1/contacts/' + encodeURIComponent(c.contact.id)).then(function (r) {
     if (r.status === 0) {
-      c.historyError = "Earlier conversations can't be loaded right now.";
+      c.historyError = t('historyUnreachable');
       if (state.selected === c.id) renderHistory();
       return;
     }
     if (r.status === 401) return; // common.js has shown the sign-in form
     if (r.status !== 200 || !r.body) {
       c.history = null;
-      c.historyError = apiMessage(r, 'Could not load earlier conversations');
+      c.historyError = apiMessage(r, t('loadHistoryFailed'));
     } else {
       c.historyError = null;
       c.history = Array.isArray(r.body.activities) ? r.body.activities : [];
@@ -211,7 +212,7 @@ function sendReply() {
   var text = input.value;
   if (!text.trim()) return;
   if (text.length > 4000) {
-    setError('That message is too long (at most 4,000 characters).');
+    setError(t('textTooLong'));
     return;
   }
   input.value = '';
@@ -239,13 +240,13 @@ function accept() {
       loadDetail(c);
       $('agent-input').focus();
     } else if (r.status === 409) {
-      setError('Another agent took this conversation.');
+      setError(t('takenByOther'));
       c.state = 'active';
       c.agent_id = r.body && r.body.agent_id != null ? r.body.agent_id : 'other';
       renderLists();
       renderConversation();
     } else if (r.status !== 401) { // a 401: common.js has shown the sign-in form
-      setError(apiMessage(r, 'Could not accept this conversation'));
+      setError(apiMessage(r, t('acceptFailed')));
     }
   }).then(function () {
     $('accept').disabled = false;
@@ -264,7 +265,7 @@ function endConversation() {
       renderLists();
       renderConversation();
     } else if (r.status !== 401) { // a 401: common.js has shown the sign-in form
-      setError(apiMessage(r, 'Could not end this conversation'));
+      setError(apiMessage(r, t('endFailed')));
     }
   }).then(function () {
     $('end-conversation').disabled = false;

@@ -8,9 +8,11 @@
  * the page registers with onSignedOut().
  */
 
+import { t } from './strings.js';
+
 export const LOGIN_PATH = '/api/v1/agent/login';
-export const UNREACHABLE = "The chat service can't be reached right now. Try again in a moment.";
-export const SESSION_ENDED = 'Your session has ended. Please sign in again.';
+export const UNREACHABLE = t('unreachable');
+export const SESSION_ENDED = t('sessionEnded');
 
 export function $(id) {
   return document.getElementById(id);
@@ -68,8 +70,8 @@ export function api(method, path, body) {
 /* A sentence for a failed answer: the server's message, else `fallback` with the code or status. */
 export function apiMessage(r, fallback) {
   if (r.status === 0) return UNREACHABLE;
-  if (r.status === 403 && r.body && r.body.error === 'forbidden') return 'Only administrators may do this.';
+  if (r.status === 403 && r.body && r.body.error === 'forbidden') return t('adminsOnly');
   if (r.body && typeof r.body.message === 'string' && r.body.message) return r.body.message;
-  if (r.body && typeof r.body.error === 'string') return fallback + ' (' + r.body.error + ').';
-  return fallback + ' (HTTP ' + r.status + ').';
+  if (r.body && typeof r.body.error === 'string') return t('failedCode', { what: fallback, code: r.body.error });
+  return t('failedStatus', { what: fallback, status: r.status });
 }

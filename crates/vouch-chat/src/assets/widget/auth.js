@@ -4,7 +4,7 @@
  * subject, and renewing the sign-in on an open socket when the server asks for it.
  */
 
-import { STATUS, MSG } from './strings.js';
+import { t } from './strings.js';
 import { guard } from './util.js';
 import { renderStatus, setError } from './view.js';
 import { isOpen, sendFrame } from './transport.js';
@@ -61,8 +61,8 @@ function callAuth(found) {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      const t = typeof v === 'string' ? v.trim() : '';
-      resolve(t ? t : null);
+      const got = typeof v === 'string' ? v.trim() : '';
+      resolve(got ? got : null);
     }
     timer = setTimeout(function () {
       finish(null);
@@ -109,15 +109,15 @@ export function tokenSub(token) {
 export function reauthenticate() {
   if (reauthing) return;
   reauthing = true;
-  renderStatus(STATUS.renewing);
-  getToken().then(guard(function (t) {
+  renderStatus(t('status.renewing'));
+  getToken().then(guard(function (tok) {
     if (!reauthing) return; // socket dropped meanwhile; resume handles it
-    if (!t.token) {
-      setError(MSG.reauthFailed, 'reauth');
+    if (!tok.token) {
+      setError(t('msg.reauthFailed'), 'reauth');
       renderStatus();
       return;
     }
-    if (isOpen()) sendFrame({ type: 'auth', token: t.token });
+    if (isOpen()) sendFrame({ type: 'auth', token: tok.token });
     renderStatus();
   }));
 }

@@ -4,8 +4,8 @@
  * browser reports both as a network failure.
  */
 
-import { MSG } from './strings.js';
-import { ERRORS, restErrorSentence } from './errors.js';
+import { t } from './strings.js';
+import { restErrorSentence } from './errors.js';
 
 /* The snippet's data-app-id and the chat service's base URL (data-org-url, else the script's origin). */
 export const site = { appId: '', org: '' };
@@ -46,10 +46,10 @@ export function request(url, opts) {
   opts.referrerPolicy = 'strict-origin-when-cross-origin';
   return fetch(url, opts).then(
     function (res) {
-      return res.text().then(function (t) {
+      return res.text().then(function (raw) {
         let body = null;
         try {
-          body = t ? JSON.parse(t) : null;
+          body = raw ? JSON.parse(raw) : null;
         } catch (e) {
           body = null;
         }
@@ -68,9 +68,9 @@ export function request(url, opts) {
  * whenever the service answers at all.
  */
 export function explainNetworkFailure() {
-  if (navigator.onLine === false) return Promise.resolve(MSG.offline);
+  if (navigator.onLine === false) return Promise.resolve(t('msg.offline'));
   return reachable().then(function (up) {
-    return up ? ERRORS.origin_not_allowed : MSG.unreachable;
+    return up ? t('error.origin_not_allowed') : t('msg.unreachable');
   });
 }
 
@@ -106,7 +106,7 @@ export function answerOrThrow(r, ok) {
 /* A network failure, thrown on as {fatal} (this origin is refused) or {transient} (down, offline). */
 export function networkFailure() {
   return explainNetworkFailure().then(function (text) {
-    if (text === ERRORS.origin_not_allowed) throw { fatal: text };
+    if (text === t('error.origin_not_allowed')) throw { fatal: text };
     throw { transient: text };
   });
 }

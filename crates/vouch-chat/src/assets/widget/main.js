@@ -4,7 +4,8 @@
  * frames, and hands back what window.VouchChat exposes.
  *
  * The modules, by job:
- *   strings.js, errors.js — every sentence shown (errors.js: keyed by the server's wire codes);
+ *   strings.js, locale-*.js, errors.js — every sentence shown, in the page's language (one
+ *     catalog a language; errors.js: the server's wire codes);
  *   view.js, styles.js — the shadow-root DOM and everything that changes it;
  *   http.js — where the service is, its REST routes, telling a refused origin from an outage;
  *   auth.js — the page's token function, and renewing the sign-in on an open socket;
@@ -14,9 +15,9 @@
  *   util.js — DOM builders, time, the guard; wire.js — ids and back-off, shared with the console.
  */
 
-import { MSG } from './strings.js';
+import { t, chooseLocale, useLocale } from './strings.js';
 import { tokenRefused, frameErrorText } from './errors.js';
-import { guard, guardErr, onInternalError, report } from './util.js';
+import { guard, guardErr, onInternalError } from './util.js';
 import { site, configure } from './http.js';
 import { reauthenticate, endReauth } from './auth.js';
 import { onFrames, flushOutbox, scheduleFlush, maybeSendTyping, watchNetwork } from './transport.js';
@@ -93,17 +94,17 @@ function boot() {
   });
   renderStatus();
   if (typeof fetch !== 'function' || typeof WebSocket !== 'function' || !window.crypto) {
-    stop(MSG.unsupported);
+    stop(t('msg.unsupported'));
     return;
   }
   if (!site.appId) {
-    stop(MSG.notConfigured);
+    stop(t('msg.notConfigured'));
     return;
   }
   watchNetwork();
   const stored = storage.load();
   loadConfig().catch(guardErr(function (err) {
-    if (opened || stored) stop(err && err.fatal ? err.fatal : MSG.unreachable);
+    if (opened || stored) stop(err && err.fatal ? err.fatal : t('msg.unreachable'));
   }));
   if (stored && !expired(stored)) {
     // A reload mid-chat: pick the conversation up again.
@@ -120,12 +121,11 @@ export function mount(script) {
   configure(script);
   onFrames(onFrame);
   onInternalError(showBroken);
-  try {
+  // The words first (the chosen language's catalog, a module of its own), then the widget.
+  useLocale(chooseLocale(script)).then(guard(function () {
     if (document.body) boot();
     else document.addEventListener('DOMContentLoaded', guard(boot), { once: true });
-  } catch (e) {
-    report(e);
-  }
+  }));
   return {
     open: function () {
       if (ui) setOpen(true);

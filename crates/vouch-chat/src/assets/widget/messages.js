@@ -7,7 +7,7 @@
 
 import { ui, makeRow, insertRow, placeRow, setMsgStatus, scrollToEnd, setError, clearError, errorKind, noteAgentMessage, MAX_TEXT } from './view.js';
 import { randomId } from './wire.js';
-import { ERRORS } from './errors.js';
+import { t } from './strings.js';
 import { flushOutbox } from './transport.js';
 
 let held = {}; // seq -> message record
@@ -96,7 +96,7 @@ export function submitInput() {
   const text = ui.input.value;
   if (!text.trim()) return;
   if (text.length > MAX_TEXT) {
-    setError(ERRORS.text_too_long, 'frame');
+    setError(t('error.text_too_long'), 'frame');
     return;
   }
   ui.input.value = '';

@@ -5,8 +5,7 @@
  *   idle → starting → connecting ⇄ open → ended, or stopped (a failure that needs the visitor).
  */
 
-import { MSG, UI, STATUS, authFunctionMissing } from './strings.js';
-import { ERRORS } from './errors.js';
+import { t } from './strings.js';
 import { guardErr, sleep } from './util.js';
 import { backoff } from './wire.js';
 import { site, api, request, answerOrThrow, networkFailure } from './http.js';
@@ -58,8 +57,8 @@ export const storage = {
 
 /* The session expires within 5 s (or has). */
 export function expired(s) {
-  const t = Date.parse(s.expires_at);
-  return !isNaN(t) && t <= Date.now() + 5000;
+  const at = Date.parse(s.expires_at);
+  return !isNaN(at) && at <= Date.now() + 5000;
 }
 
 /* Remembers the panel's open state with the session (a reload reopens it). */
@@ -99,7 +98,7 @@ export function loadConfig() {
     if (opened || phase !== 'idle') setError(text, 'network');
   }).then(function (c) {
     config = {
-      title: typeof c.title === 'string' && c.title.trim() ? c.title : UI.title,
+      title: typeof c.title === 'string' && c.title.trim() ? c.title : t('ui.title'),
       require_auth: c.require_auth === true,
       auth: c.auth && typeof c.auth.function_name === 'string' ? c.auth : null
     };
@@ -148,7 +147,7 @@ function createSession(token, sub) {
 }
 
 function stopOn(err) {
-  stop(err && err.fatal ? err.fatal : MSG.unreachable, err && err.signIn);
+  stop(err && err.fatal ? err.fatal : t('msg.unreachable'), err && err.signIn);
 }
 
 /* Starts the chat: config, token, then the stored session if it is still this user's, else a new one. */
@@ -156,29 +155,29 @@ export function start() {
   if (phase !== 'idle') return;
   phase = 'starting';
   setInputEnabled(false);
-  renderStatus(STATUS.connecting);
+  renderStatus(t('status.connecting'));
   if (!site.appId) {
-    stop(MSG.notConfigured);
+    stop(t('msg.notConfigured'));
     return;
   }
   if (configError) setError(configError, 'network');
   loadConfig()
     .then(function () {
       const stored = storage.load();
-      return getToken().then(function (t) {
-        if (t.missing) {
-          const text = authFunctionMissing(t.name);
-          if (config.require_auth) throw { fatal: text + ' ' + ERRORS.auth_required, signIn: true };
+      return getToken().then(function (tok) {
+        if (tok.missing) {
+          const text = t('msg.authFunctionMissing', { name: tok.name });
+          if (config.require_auth) throw { fatal: text + ' ' + t('error.auth_required'), signIn: true };
           setError(text, 'notice'); // go on as a guest, but say why
         }
-        if (!t.token && config.require_auth) throw { fatal: ERRORS.auth_required, signIn: true };
-        const sub = t.token ? tokenSub(t.token) : null;
+        if (!tok.token && config.require_auth) throw { fatal: t('error.auth_required'), signIn: true };
+        const sub = tok.token ? tokenSub(tok.token) : null;
         if (stored && stored.sub === sub && !expired(stored)) {
           session = stored;
           return null;
         }
         storage.clear();
-        return createSession(t.token, sub);
+        return createSession(tok.token, sub);
       });
     })
     .then(function () {
@@ -194,9 +193,9 @@ export function renewSession() {
   forgetFailures();
   phase = 'starting';
   getToken()
-    .then(function (t) {
-      if (!t.token && config.require_auth) throw { fatal: ERRORS.auth_required, signIn: true };
-      return createSession(t.token, t.token ? tokenSub(t.token) : null);
+    .then(function (tok) {
+      if (!tok.token && config.require_auth) throw { fatal: t('error.auth_required'), signIn: true };
+      return createSession(tok.token, tok.token ? tokenSub(tok.token) : null);
     })
     .then(function () {
       connect();
@@ -210,8 +209,8 @@ export function stop(text, signIn) {
   closeSocket();
   setError(text, 'fatal');
   setInputEnabled(false);
-  renderStatus(signIn ? STATUS.notSignedIn : STATUS.notConnected);
-  showBar(UI.tryAgain);
+  renderStatus(signIn ? t('status.notSignedIn') : t('status.notConnected'));
+  showBar(t('ui.tryAgain'));
 }
 
 /* The bar's button: forget this conversation and start again. */
@@ -236,7 +235,7 @@ export function onConversation(f) {
     phase = 'ended';
     setInputEnabled(false);
     hideAgentTyping();
-    showBar(UI.newChat);
+    showBar(t('ui.newChat'));
     closeSocket();
     storage.clear();
   }

@@ -6,7 +6,7 @@
  * main.js registers.
  */
 
-import { MSG, STATUS } from './strings.js';
+import { t } from './strings.js';
 import { guard } from './util.js';
 import { backoff, quietClose } from './wire.js';
 import { socketUrl, reachable } from './http.js';
@@ -76,18 +76,18 @@ export function connect() {
   setInputEnabled(true); // while (re)connecting, messages wait in the outbox
   if (navigator.onLine === false) {
     setPhase('connecting');
-    setError(MSG.offline, 'network');
-    renderStatus(STATUS.offline);
+    setError(t('msg.offline'), 'network');
+    renderStatus(t('status.offline'));
     return; // the 'online' event brings us back
   }
   closeSocket();
   setPhase('connecting');
-  renderStatus(attempt ? STATUS.reconnecting : STATUS.connecting);
+  renderStatus(attempt ? t('status.reconnecting') : t('status.connecting'));
   let sock;
   try {
     sock = new WebSocket(socketUrl(session.session_token));
   } catch (e) {
-    stop(MSG.unreachable);
+    stop(t('msg.unreachable'));
     return;
   }
   ws = sock;
@@ -131,8 +131,8 @@ function onSocketLost() {
   endReauth();
   markUnsent();
   if (navigator.onLine === false) {
-    setError(MSG.offline, 'network');
-    renderStatus(STATUS.offline);
+    setError(t('msg.offline'), 'network');
+    renderStatus(t('status.offline'));
     return;
   }
   if (session && expired(session)) {
@@ -154,8 +154,8 @@ function onSocketLost() {
 
 function scheduleReconnect() {
   const delay = backoff(attempt++);
-  if (attempt > 1) setError(MSG.unreachable, 'network');
-  renderStatus(STATUS.reconnecting);
+  if (attempt > 1) setError(t('msg.unreachable'), 'network');
+  renderStatus(t('status.reconnecting'));
   clearTimeout(reconnectTimer);
   reconnectTimer = setTimeout(guard(connect), delay);
 }

@@ -2,6 +2,8 @@
  * Helpers the widget's modules share: DOM builders, time formatting, and the guard that keeps the widget's own failures away from the host page.
  */
 
+import { formatLocale } from './strings.js';
+
 export function el(tag, cls, testid) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -42,7 +44,7 @@ export function formatTime(iso) {
   let d = iso ? new Date(iso) : new Date();
   if (isNaN(d.getTime())) d = new Date();
   try {
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return d.toLocaleTimeString(formatLocale, { hour: '2-digit', minute: '2-digit' });
   } catch (e) {
     return '';
   }

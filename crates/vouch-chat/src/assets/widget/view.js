@@ -5,7 +5,7 @@
  */
 
 import { applyStyles } from './styles.js';
-import { MSG, UI, STATUS, STATE_TEXT, STATUS_LABEL } from './strings.js';
+import { t, lang, dir, formatNumber } from './strings.js';
 import { el, svg, guard, contactName, formatTime } from './util.js';
 import { session, phase } from './session.js';
 
@@ -28,14 +28,19 @@ export function buildUi(actions) {
   hooks = actions;
   const host = document.createElement('vouch-chat');
   host.setAttribute('data-vouch-chat', '');
+  // The language and direction of the words inside (Arabic lays the widget out right to left).
+  host.setAttribute('lang', lang);
+  host.setAttribute('dir', dir);
   const shadow = host.attachShadow({ mode: 'open' });
   applyStyles(shadow);
 
   const root = el('div', 'root');
+  root.setAttribute('lang', lang);
+  root.setAttribute('dir', dir);
 
   const launcher = el('button', 'launcher', 'chat-launcher');
   launcher.type = 'button';
-  launcher.setAttribute('aria-label', UI.open);
+  launcher.setAttribute('aria-label', t('ui.open'));
   launcher.setAttribute('aria-expanded', 'false');
   launcher.appendChild(svg(CHAT_ICON));
   const unread = el('span', 'badge');
@@ -45,20 +50,22 @@ export function buildUi(actions) {
   const panel = el('section', 'panel', 'chat-panel');
   panel.hidden = true;
   panel.setAttribute('role', 'dialog');
+  panel.setAttribute('aria-modal', 'true'); // focus stays inside while it is open (trapFocus)
+  panel.tabIndex = -1; // holds the focus while the composer is still disabled
   panel.id = 'vouch-chat-panel';
   launcher.setAttribute('aria-controls', panel.id);
 
-  const head = el('header', 'head');
+  const head = el('div', 'head'); // not <header>: that would be a second banner landmark on the host page
   const headText = el('div', 'head-text');
   const title = el('h2', 'title');
   title.id = 'vouch-chat-title';
-  title.textContent = UI.title;
+  title.textContent = t('ui.title');
   panel.setAttribute('aria-labelledby', title.id);
   const status = el('div', 'status', 'chat-status');
   status.setAttribute('aria-live', 'polite');
   const close = el('button', 'close');
   close.type = 'button';
-  close.setAttribute('aria-label', UI.close);
+  close.setAttribute('aria-label', t('ui.close'));
   close.textContent = '\u00d7';
   headText.appendChild(title);
   headText.appendChild(status);
@@ -72,20 +79,21 @@ export function buildUi(actions) {
   const log = el('div', 'log');
   log.setAttribute('role', 'log');
   log.setAttribute('aria-live', 'polite');
-  log.setAttribute('aria-label', UI.conversation);
+  log.setAttribute('aria-label', t('ui.conversation'));
+  log.tabIndex = 0; // a scrolling region: reachable and scrollable by keyboard
   const empty = el('div', 'empty');
-  empty.textContent = UI.empty;
+  empty.textContent = t('ui.empty');
   log.appendChild(empty);
 
   const typing = el('div', 'typing');
   typing.hidden = true;
-  typing.textContent = UI.agentTyping;
+  typing.textContent = t('ui.agentTyping');
 
   const bar = el('div', 'bar');
   bar.hidden = true;
   const again = el('button', 'btn');
   again.type = 'button';
-  again.textContent = UI.newChat;
+  again.textContent = t('ui.newChat');
   bar.appendChild(again);
 
   const composer = el('form', 'composer');
@@ -93,11 +101,12 @@ export function buildUi(actions) {
   const input = el('textarea', '', 'chat-input');
   input.rows = 1;
   input.maxLength = MAX_TEXT;
-  input.placeholder = UI.placeholder;
-  input.setAttribute('aria-label', UI.message);
+  input.placeholder = t('ui.placeholder');
+  input.setAttribute('aria-label', t('ui.message'));
+  input.setAttribute('dir', 'auto'); // the customer's words take their own direction
   const send = el('button', 'btn', 'chat-send');
   send.type = 'submit';
-  send.textContent = UI.send;
+  send.textContent = t('ui.send');
   composer.appendChild(input);
   composer.appendChild(send);
 
@@ -118,10 +127,14 @@ export function buildUi(actions) {
     setOpen(false);
     launcher.focus();
   }));
-  panel.addEventListener('keydown', guard(function (e) {
+  root.addEventListener('keydown', guard(function (e) {
+    if (!opened) return;
     if (e.key === 'Escape') {
+      e.preventDefault();
       setOpen(false);
       launcher.focus();
+    } else if (e.key === 'Tab') {
+      trapFocus(e);
     }
   }));
   composer.addEventListener('submit', guard(function (e) {
@@ -156,13 +169,51 @@ export function setOpen(open, auto) {
   opened = open;
   ui.panel.hidden = !open;
   ui.launcher.setAttribute('aria-expanded', open ? 'true' : 'false');
-  ui.launcher.setAttribute('aria-label', open ? UI.close : UI.open);
   hooks.openChanged(open);
   if (open) {
     ui.unreadCount = 0;
     ui.unread.hidden = true;
     scrollToEnd();
-    if (!auto && !ui.input.disabled) ui.input.focus();
+    if (!auto) (ui.input.disabled ? ui.panel : ui.input).focus();
+  }
+  labelLauncher();
+}
+
+/* The launcher's name: open or close, and how many agent messages came while it was closed. */
+function labelLauncher() {
+  let label = opened ? t('ui.close') : t('ui.open');
+  if (!opened && ui.unreadCount > 0) label += ' (' + t('ui.unread', { count: ui.unreadCount }) + ')';
+  ui.launcher.setAttribute('aria-label', label);
+}
+
+/* What Tab may reach inside the open panel, in document order. */
+function tabStops() {
+  const all = ui.panel.querySelectorAll('button, textarea, input, select, a[href], [tabindex]');
+  const out = [];
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i];
+    if (e.disabled || e.tabIndex < 0 || !e.getClientRects().length) continue;
+    out.push(e);
+  }
+  return out;
+}
+
+/*
+ * Keeps Tab and Shift+Tab inside the panel while it is open: from the last stop to the first
+ * and back; from the launcher (or the panel itself) into the panel.
+ */
+function trapFocus(e) {
+  const stops = tabStops();
+  if (!stops.length) return;
+  const at = ui.shadow.activeElement;
+  const i = stops.indexOf(at);
+  let next = null;
+  if (i === -1) next = e.shiftKey ? stops[stops.length - 1] : stops[0];
+  else if (!e.shiftKey && i === stops.length - 1) next = stops[0];
+  else if (e.shiftKey && i === 0) next = stops[stops.length - 1];
+  if (next) {
+    e.preventDefault();
+    next.focus();
   }
 }
 
@@ -188,7 +239,7 @@ export function clearError(kind) {
 
 /* An exception inside the widget (see util.report). */
 export function showBroken() {
-  if (ui) setError(MSG.broken, 'general');
+  if (ui) setError(t('msg.broken'), 'general');
 }
 
 // ------------------------------------------------------------------ status
@@ -202,23 +253,26 @@ export function renderStatus(extra) {
   if (session) {
     if (session.verified) {
       const name = contactName(session.contact);
-      parts.push((name ? STATUS.signedInAs + name : STATUS.signedIn) + STATUS.verified);
+      parts.push(name ? t('status.signedInAsVerified', { name: name }) : t('status.signedInVerified'));
       cls += ' verified';
     } else {
-      parts.push(STATUS.guest);
+      parts.push(t('status.guest'));
     }
-    if (STATE_TEXT[session.state]) parts.push(STATE_TEXT[session.state]);
+    const st = stateText(session.state);
+    if (st) parts.push(st);
   }
   if (extra) parts.push(extra);
   if (phase !== 'open' && phase !== 'ended') cls += ' offline';
   s.className = cls;
   s.appendChild(el('span', 'dot'));
-  s.appendChild(document.createTextNode(parts.join(' \u00b7 ') || STATUS.idle));
+  s.appendChild(document.createTextNode(parts.join(' \u00b7 ') || t('status.idle')));
 }
 
 export function setInputEnabled(on) {
   ui.input.disabled = !on;
   ui.send.disabled = !on;
+  // The panel opened while connecting holds the focus: the composer takes it when it can.
+  if (on && opened && ui.shadow.activeElement === ui.panel) ui.input.focus();
 }
 
 /* The bar under the log with one button: "Start a new chat" or "Try again". */
@@ -257,8 +311,9 @@ export function noteAgentMessage() {
   ui.typing.hidden = true;
   if (!opened) {
     ui.unreadCount++;
-    ui.unread.textContent = String(Math.min(ui.unreadCount, 99));
+    ui.unread.textContent = formatNumber(Math.min(ui.unreadCount, 99));
     ui.unread.hidden = false;
+    labelLauncher();
   }
 }
 
@@ -291,7 +346,7 @@ export function makeRow(sender, text, sentAt) {
   row.appendChild(bubble);
   const meta = el('div', 'meta');
   if (s !== 'system') {
-    meta.textContent = (s === 'agent' ? UI.support : '') + formatTime(sentAt);
+    meta.textContent = s === 'agent' ? t('ui.agentMeta', { time: formatTime(sentAt) }) : formatTime(sentAt);
     row.appendChild(meta);
   }
   return { row: row, bubble: bubble, meta: meta, time: formatTime(sentAt) };
@@ -305,9 +360,25 @@ export function placeRow(rec, seq) {
   insertRow(rec.row, seq);
 }
 
+/* A conversation state in words ('' for a state this widget does not know). */
+function stateText(state) {
+  if (state === 'waiting') return t('state.waiting');
+  if (state === 'active') return t('state.active');
+  if (state === 'ended') return t('state.ended');
+  return '';
+}
+
+/* A delivery state in words. */
+function deliveryText(st) {
+  if (st === 'pending') return t('delivery.pending');
+  if (st === 'sent') return t('delivery.sent');
+  if (st === 'delivered') return t('delivery.delivered');
+  return t('delivery.failed');
+}
+
 /* pending | sent | delivered | failed, as data-status and in words under the bubble. */
 export function setMsgStatus(rec, st) {
   rec.status = st;
   rec.bubble.setAttribute('data-status', st);
-  rec.meta.textContent = rec.time + ' \u00b7 ' + STATUS_LABEL[st];
+  rec.meta.textContent = rec.time + ' \u00b7 ' + deliveryText(st);
 }
