@@ -14,8 +14,10 @@
 //! Where a message is stored: [`ConversationStore::append_message`] ([`flows::append`]). Sequence
 //! numbers are allocated in the same transaction as the insert, so they count from 1 without gaps.
 
+pub mod canned;
 mod flows;
 pub mod model;
+pub mod notes;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -25,7 +27,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use canned::{CannedReply, CannedReplyStore};
 pub use model::*;
+pub use notes::{NewNote, Note, NoteStore};
 pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
@@ -34,6 +38,7 @@ pub mod prelude {
         AgentStore, ContactStore, ConversationStore, DiagnosticsStore, Lifecycle, SessionStore,
         SettingsStore, Store,
     };
+    pub use super::{CannedReplyStore, NoteStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -72,6 +77,9 @@ pub enum Conflict {
     /// Another agent has this email.
     #[error("an agent with email {0} already exists")]
     EmailTaken(String),
+    /// The shortcut is taken within its scope (the shared replies, or one agent's own).
+    #[error("the shortcut /{0} is already taken")]
+    ShortcutTaken(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -116,6 +124,8 @@ pub trait Store:
     + ConversationStore
     + SessionStore
     + DiagnosticsStore
+    + NoteStore
+    + CannedReplyStore
 {
 }
 
@@ -127,6 +137,8 @@ impl<T> Store for T where
         + ConversationStore
         + SessionStore
         + DiagnosticsStore
+        + NoteStore
+        + CannedReplyStore
 {
 }
 

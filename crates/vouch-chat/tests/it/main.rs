@@ -2,6 +2,8 @@
 
 mod agents;
 mod chat;
+mod desk_notes;
+mod desk_storage;
 mod faults;
 mod group_commit;
 mod keys;

@@ -12,6 +12,8 @@
 //! sqlx creates the file and runs the migrations (so existing databases carry on); the queries
 //! themselves use `rusqlite` — see [`writer`] for why.
 
+mod canned;
+mod notes;
 mod readers;
 mod steps;
 mod writer;
