@@ -55,6 +55,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("the chat service cannot start")?;
     seed_agents(&chat_config).await?;
+    seed_canned_replies(&chat, &chat_config).await?;
     seed_customer(&portal_config).await?;
 
     // The widget comes first (its app id goes on the portal's page); the setting needs the
@@ -112,6 +113,45 @@ async fn seed_agents(config: &ChatConfig) -> anyhow::Result<()> {
                 password: password.into(),
             };
             vouch_chat::add_agent(config, agent).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A few canned replies: shared ones and the demo agent's own (each seeded once, so a restart
+/// or an admin's edits are kept).
+async fn seed_canned_replies(chat: &ChatService, config: &ChatConfig) -> anyhow::Result<()> {
+    let desk = chat.chat();
+    let agent = vouch_chat::find_agent_by_email(config, "agent@example.com")
+        .await?
+        .map(|a| a.id);
+    let shared: &[(&str, &str)] = &[
+        ("hello", "Hi {{contact.given_name}}, I'm {{agent.name}}. How can I help you today?"),
+        ("order", "Could you tell me your order number, {{contact.given_name}}? I'll look it up right away."),
+        ("thanks", "Thank you for chatting with us, {{contact.given_name}}. Have a great day!"),
+    ];
+    let own: &[(&str, &str)] = &[
+        (
+            "email",
+            "I'll send the details to {{contact.email}} in a few minutes.",
+        ),
+        ("wait", "One moment please, I'm checking that for you."),
+    ];
+    let mut scopes = vec![(None, shared)];
+    if let Some(a) = agent {
+        scopes.push((Some(a), own));
+    }
+    for (owner, replies) in scopes {
+        let existing = desk.canned_replies(owner).await?;
+        if existing.iter().any(|r| r.shared == owner.is_none()) {
+            continue;
+        }
+        for (shortcut, text) in replies {
+            desk.create_canned_reply_from(
+                owner,
+                &to_map(&json!({"shortcut": shortcut, "text": text})),
+            )
+            .await?;
         }
     }
     Ok(())

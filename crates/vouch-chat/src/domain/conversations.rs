@@ -51,6 +51,8 @@ pub struct ConversationDetail {
     #[schema(value_type = Object)]
     pub context: serde_json::Map<String, serde_json::Value>,
     pub messages: Vec<MessageItem>,
+    /// Internal notes, oldest first (agents only: never in anything a customer reads).
+    pub notes: Vec<crate::storage::Note>,
 }
 
 /// A message in a conversation's detail.
@@ -146,10 +148,15 @@ impl Chat {
         let c = self.conversation(id).await?;
         let summary = self.conversation_summary(&c).await?;
         let messages = self.store.messages_after(id, 0, DETAIL_MESSAGES).await?;
+        let notes = self
+            .store
+            .notes_for(id, crate::storage::notes::MAX_NOTES)
+            .await?;
         Ok(ConversationDetail {
             summary,
             context: c.context,
             messages: messages.into_iter().map(MessageItem::from).collect(),
+            notes,
         })
     }
 
@@ -457,6 +464,7 @@ mod tests {
                 sent_at: 1_700_000_003_000,
                 client_msg_id: None,
             }],
+            notes: vec![],
         };
         let v = serde_json::to_value(&detail).expect("detail");
         assert_eq!(v["messages"][0]["client_msg_id"], serde_json::Value::Null);

@@ -10,13 +10,18 @@
 //! * [`diagnostics`]: verification failures counted per reason (never the token).
 //! * [`limits`]: rate limits and socket counts.
 //! * [`readiness`]: what `/readyz` checks (database, key URLs).
+//! * [`notes`]: internal notes (agents only, never a customer). [`canned`]: canned replies and
+//!   [`render`], their placeholders filled by plain substitution.
 
 pub mod agents;
+pub mod canned;
 pub mod conversations;
 pub mod desk;
 pub mod diagnostics;
 pub mod limits;
+pub mod notes;
 pub mod readiness;
+pub mod render;
 pub mod sessions;
 pub mod settings;
 

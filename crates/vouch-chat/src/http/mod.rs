@@ -17,12 +17,14 @@ pub mod admin;
 pub mod agent;
 pub mod api;
 pub mod auth;
+pub mod canned;
 pub mod contacts;
 pub mod desk;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod notes;
 pub mod openapi;
 pub mod pages;
 pub mod request_id;
@@ -75,6 +77,30 @@ pub fn router(chat: Arc<Chat>) -> Router {
             post(agent::accept),
         )
         .route("/api/v1/agent/conversations/{id}/end", post(agent::end))
+        .route(
+            "/api/v1/agent/conversations/{id}/notes",
+            get(notes::list_notes).post(notes::add_note),
+        )
+        .route(
+            "/api/v1/agent/conversations/{id}/render",
+            post(notes::render),
+        )
+        .route(
+            "/api/v1/agent/canned-replies",
+            get(canned::list_for_agent).post(canned::create_for_agent),
+        )
+        .route(
+            "/api/v1/agent/canned-replies/{id}",
+            put(canned::update_for_agent).delete(canned::delete_for_agent),
+        )
+        .route(
+            "/api/v1/admin/canned-replies",
+            get(canned::list_shared).post(canned::create_shared),
+        )
+        .route(
+            "/api/v1/admin/canned-replies/{id}",
+            put(canned::update_shared).delete(canned::delete_shared),
+        )
         .route("/api/v1/agent/ws", get(ws::agent::upgrade))
         .route("/api/v1/agent/presence", put(desk::put_presence))
         .route(

@@ -15,8 +15,10 @@
 //! numbers are allocated in the same transaction as the insert, so they count from 1 without gaps.
 
 pub mod desk;
+pub mod canned;
 mod flows;
 pub mod model;
+pub mod notes;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -31,7 +33,9 @@ pub use desk::{
     TransferRefusal, TransferRequest, TransferTarget, Transferred, DEFAULT_CAPACITY,
     GENERAL_QUEUE_ID, MAX_CAPACITY,
 };
+pub use canned::{CannedReply, CannedReplyStore};
 pub use model::*;
+pub use notes::{NewNote, Note, NoteStore};
 pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
@@ -40,6 +44,7 @@ pub mod prelude {
         AgentStore, ContactStore, ConversationStore, DeskStore, DiagnosticsStore, Lifecycle,
         SessionStore, SettingsStore, Store,
     };
+    pub use super::{CannedReplyStore, NoteStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -81,6 +86,9 @@ pub enum Conflict {
     /// Another queue has this name.
     #[error("a queue named {0} already exists")]
     NameTaken(String),
+    /// The shortcut is taken within its scope (the shared replies, or one agent's own).
+    #[error("the shortcut /{0} is already taken")]
+    ShortcutTaken(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -126,6 +134,8 @@ pub trait Store:
     + SessionStore
     + DiagnosticsStore
     + DeskStore
+    + NoteStore
+    + CannedReplyStore
 {
 }
 
@@ -138,6 +148,8 @@ impl<T> Store for T where
         + SessionStore
         + DiagnosticsStore
         + DeskStore
+        + NoteStore
+        + CannedReplyStore
 {
 }
 

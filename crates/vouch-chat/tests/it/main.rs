@@ -3,6 +3,8 @@
 mod agents;
 mod chat;
 mod desk;
+mod desk_notes;
+mod desk_storage;
 mod faults;
 mod group_commit;
 mod keys;

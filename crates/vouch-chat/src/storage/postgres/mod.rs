@@ -4,6 +4,8 @@
 //! method is one statement on the pool.
 
 mod desk;
+mod canned;
+mod notes;
 mod steps;
 
 use std::time::Duration;

@@ -13,6 +13,8 @@
 //! themselves use `rusqlite` — see [`writer`] for why.
 
 mod desk;
+mod canned;
+mod notes;
 mod readers;
 mod steps;
 mod writer;
