@@ -137,6 +137,14 @@ pub struct Limits {
     /// How long a locked account stays locked, in seconds.
     #[arg(long, env = "VOUCH_CHAT_LOGIN_LOCKOUT", default_value_t = 15 * 60)]
     pub login_lockout: u64,
+
+    /// Largest attachment a customer or agent may upload, in bytes (larger: 413 too_large).
+    #[arg(
+        long,
+        env = "VOUCH_CHAT_MAX_ATTACHMENT_BYTES",
+        default_value_t = 10 * 1024 * 1024
+    )]
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for Limits {
@@ -156,6 +164,7 @@ impl Default for Limits {
             login_account_burst: 20,
             login_account_per_minute: 2,
             login_lockout: 15 * 60,
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct ConversationDetail {
     #[schema(value_type = Object)]
     pub context: serde_json::Map<String, serde_json::Value>,
     pub messages: Vec<MessageItem>,
+    /// The customer's rating, once the conversation ended and they gave one.
+    #[schema(required = true)]
+    pub rating: Option<crate::storage::Rating>,
 }
 
 /// A message in a conversation's detail.
@@ -63,6 +66,9 @@ pub struct MessageItem {
     /// As its sender chose it; null for `system` messages.
     #[schema(required = true)]
     pub client_msg_id: Option<String>,
+    /// The files it carries (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::storage::AttachmentMeta>,
 }
 
 impl From<Message> for MessageItem {
@@ -73,6 +79,7 @@ impl From<Message> for MessageItem {
             text: m.text,
             sent_at: m.sent_at,
             client_msg_id: m.client_msg_id,
+            attachments: m.attachments,
         }
     }
 }
@@ -143,10 +150,12 @@ impl Chat {
         let c = self.conversation(id).await?;
         let summary = self.conversation_summary(&c).await?;
         let messages = self.store.messages_after(id, 0, DETAIL_MESSAGES).await?;
+        let rating = self.rating_of(id).await?;
         Ok(ConversationDetail {
             summary,
             context: c.context,
             messages: messages.into_iter().map(MessageItem::from).collect(),
+            rating,
         })
     }
 
@@ -172,12 +181,17 @@ impl Chat {
         agent_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Appended, ChatError> {
         if !valid_client_msg_id(client_msg_id) {
             return Err(ChatError::BadClientMsgId);
         }
-        if text.trim().is_empty() {
+        // A message may be only its attachments.
+        if text.trim().is_empty() && attachments.is_empty() {
             return Err(ChatError::EmptyText);
+        }
+        if attachments.len() > super::attachments::MAX_PER_MESSAGE {
+            return Err(ChatError::BadAttachment);
         }
         if text.chars().count() > self.limits.max_text_chars {
             return Err(ChatError::TextTooLong {
@@ -196,9 +210,13 @@ impl Chat {
                 text: text.to_string(),
                 client_msg_id: Some(client_msg_id.to_string()),
                 sent_at: now_millis(),
+                attachments: attachments.to_vec(),
             })
             .await
             .map_err(|e| match e {
+                StoreError::Conflict(crate::storage::Conflict::BadAttachment) => {
+                    ChatError::BadAttachment
+                }
                 StoreError::Conflict(_) => ChatError::ConversationEnded,
                 StoreError::NotFound => ChatError::no_such_conversation(),
                 e => {
@@ -220,6 +238,7 @@ impl Chat {
         conversation_id: Uuid,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Appended, ChatError> {
         let conv = match self.conversation(conversation_id).await {
             Ok(c) => c,
@@ -243,6 +262,7 @@ impl Chat {
             Some(agent.id),
             client_msg_id,
             text,
+            attachments,
         )
         .await
     }
@@ -366,6 +386,8 @@ impl Chat {
         self.publish_message(&ended.message, ended.before.agent_id);
         self.hub
             .publish_conversation(id, frames::conversation_state(id, ConversationState::Ended));
+        // The customer is asked to rate the conversation (the widget shows the stars).
+        self.hub.publish_conversation(id, frames::survey(id));
         let audience = match (ended.before.state, ended.before.agent_id) {
             (ConversationState::Waiting, _) | (_, None) => Audience::All,
             (_, Some(a)) => Audience::Agent(a),
@@ -386,7 +408,10 @@ impl Chat {
             .get_contact(id)
             .await?
             .ok_or(ChatError::NotFound("contact"))?;
-        let activities = self.store.activities_for_contact(id).await?;
+        let mut activities = self.store.activities_for_contact(id).await?;
+        for a in &mut activities {
+            a.rating = self.rating_of(a.conversation_id).await?;
+        }
         Ok(ContactWithActivities {
             contact,
             activities,
@@ -444,7 +469,9 @@ mod tests {
                 text: "hi".into(),
                 sent_at: 1_700_000_003_000,
                 client_msg_id: None,
+                attachments: Vec::new(),
             }],
+            rating: None,
         };
         let v = serde_json::to_value(&detail).expect("detail");
         assert_eq!(v["messages"][0]["client_msg_id"], serde_json::Value::Null);

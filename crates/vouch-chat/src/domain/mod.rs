@@ -11,10 +11,13 @@
 //! * [`readiness`]: what `/readyz` checks (database, key URLs).
 
 pub mod agents;
+pub mod attachments;
 pub mod conversations;
 pub mod diagnostics;
 pub mod limits;
+pub mod ratings;
 pub mod readiness;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 

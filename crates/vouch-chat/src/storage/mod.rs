@@ -14,6 +14,7 @@
 //! Where a message is stored: [`ConversationStore::append_message`] ([`flows::append`]). Sequence
 //! numbers are allocated in the same transaction as the insert, so they count from 1 without gaps.
 
+pub mod attachments;
 mod flows;
 pub mod model;
 pub mod postgres;
@@ -25,6 +26,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use attachments::{
+    Attachment, AttachmentMeta, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
+};
 pub use model::*;
 pub use vouch_db::Backend;
 
@@ -34,6 +38,7 @@ pub mod prelude {
         AgentStore, ContactStore, ConversationStore, DiagnosticsStore, Lifecycle, SessionStore,
         SettingsStore, Store,
     };
+    pub use super::{AttachmentStore, RatingStore, ReportStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -72,6 +77,13 @@ pub enum Conflict {
     /// Another agent has this email.
     #[error("an agent with email {0} already exists")]
     EmailTaken(String),
+    /// A `send` named an attachment that is not this sender's in this conversation, or that
+    /// another message already carries.
+    #[error("an attachment is not this sender's in this conversation, or is already sent")]
+    BadAttachment,
+    /// The conversation has a rating already.
+    #[error("this conversation has already been rated")]
+    AlreadyRated,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -116,6 +128,9 @@ pub trait Store:
     + ConversationStore
     + SessionStore
     + DiagnosticsStore
+    + AttachmentStore
+    + RatingStore
+    + ReportStore
 {
 }
 
@@ -127,6 +142,9 @@ impl<T> Store for T where
         + ConversationStore
         + SessionStore
         + DiagnosticsStore
+        + AttachmentStore
+        + RatingStore
+        + ReportStore
 {
 }
 

@@ -3,6 +3,7 @@
 mod agents;
 mod chat;
 mod faults;
+mod files;
 mod group_commit;
 mod keys;
 mod limits;

@@ -156,6 +156,7 @@ impl SocketRole for AgentSocket {
         conversation_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Sent, Gone> {
         let id = match need_conversation(conversation_id) {
             Ok(id) => id,
@@ -166,7 +167,7 @@ impl SocketRole for AgentSocket {
         };
         Ok(Sent::of(
             io.chat
-                .agent_send(&self.agent, id, client_msg_id, text)
+                .agent_send(&self.agent, id, client_msg_id, text, attachments)
                 .await,
         ))
     }

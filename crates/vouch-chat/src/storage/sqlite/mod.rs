@@ -12,6 +12,7 @@
 //! sqlx creates the file and runs the migrations (so existing databases carry on); the queries
 //! themselves use `rusqlite` — see [`writer`] for why.
 
+mod attachments;
 mod readers;
 mod steps;
 mod writer;
@@ -39,6 +40,8 @@ use writer::{is_unique_violation, Writer};
 pub struct SqliteStore {
     readers: Readers,
     writer: Writer,
+    /// Where attachments' bytes are kept: `attachments/` beside the database file.
+    files: PathBuf,
 }
 
 impl SqliteStore {
@@ -65,6 +68,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             readers: Readers::new(&path),
             writer: Writer::start(&path)?,
+            files: attachments::files_dir(&path),
         })
     }
 
