@@ -53,12 +53,18 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("agent.js", JS, include_str!("assets/agent.js")),
     ("agent-model.js", JS, include_str!("assets/agent-model.js")),
     ("agent-view.js", JS, include_str!("assets/agent-view.js")),
+    ("agent-files.js", JS, include_str!("assets/agent-files.js")),
     (
         "agent-socket.js",
         JS,
         include_str!("assets/agent-socket.js"),
     ),
     ("admin.js", JS, include_str!("assets/admin.js")),
+    (
+        "admin-reports.js",
+        JS,
+        include_str!("assets/admin-reports.js"),
+    ),
     ("common.js", JS, include_str!("assets/common.js")),
     ("console.css", CSS, include_str!("assets/console.css")),
 ];
@@ -68,6 +74,7 @@ const WIDGET_MODULES: &[(&str, &str)] = &[
     ("main.js", include_str!("assets/widget/main.js")),
     ("auth.js", include_str!("assets/widget/auth.js")),
     ("errors.js", include_str!("assets/widget/errors.js")),
+    ("files.js", include_str!("assets/widget/files.js")),
     ("http.js", include_str!("assets/widget/http.js")),
     ("messages.js", include_str!("assets/widget/messages.js")),
     ("session.js", include_str!("assets/widget/session.js")),

@@ -7,6 +7,7 @@
 import { $, el, clear, show } from './common.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
+import { renderAttachments } from './agent-files.js';
 
 const STATUS = { pending: 'Sending\u2026', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent' };
 
@@ -185,6 +186,7 @@ function messageRow(m) {
   bubble.setAttribute('data-sender', sender);
   if (m.seq) bubble.setAttribute('data-seq', String(m.seq));
   if (m.status) bubble.setAttribute('data-status', m.status);
+  renderAttachments(bubble, m.attachments);
   row.appendChild(bubble);
   if (sender !== 'system') {
     var meta = (sender === 'customer' ? 'Customer' : 'You') + ' \u00b7 ' + (fmtTime(m.sent_at) || fmtTime(new Date().toISOString()));

@@ -8,6 +8,7 @@ import { applyStyles } from './styles.js';
 import { MSG, UI, STATUS, STATE_TEXT, STATUS_LABEL } from './strings.js';
 import { el, svg, guard, contactName, formatTime } from './util.js';
 import { session, phase } from './session.js';
+import { buildFiles, renderAttachments, resetSurvey } from './files.js';
 
 export const MAX_TEXT = 4000;
 const TYPING_SHOW_MS = 4000;
@@ -22,7 +23,7 @@ let typingTimer = null;
 
 /*
  * Builds the widget into the page. `actions` are the visitor's doings: openChanged(open),
- * submit(), typed(), newChat().
+ * submit(), typed(), newChat(), sendAttachment(meta).
  */
 export function buildUi(actions) {
   hooks = actions;
@@ -100,6 +101,9 @@ export function buildUi(actions) {
   send.textContent = UI.send;
   composer.appendChild(input);
   composer.appendChild(send);
+  const attach = buildFiles(shadow, composer, panel, function (meta) {
+    hooks.sendAttachment(meta);
+  });
 
   panel.appendChild(head);
   panel.appendChild(error);
@@ -146,7 +150,7 @@ export function buildUi(actions) {
   ui = {
     host: host, shadow: shadow, launcher: launcher, unread: unread, panel: panel, title: title,
     status: status, error: error, log: log, empty: empty, typing: typing, bar: bar, again: again,
-    input: input, send: send, unreadCount: 0
+    input: input, send: send, attach: attach, unreadCount: 0
   };
   return ui;
 }
@@ -219,6 +223,7 @@ export function renderStatus(extra) {
 export function setInputEnabled(on) {
   ui.input.disabled = !on;
   ui.send.disabled = !on;
+  ui.attach.disabled = !on;
 }
 
 /* The bar under the log with one button: "Start a new chat" or "Try again". */
@@ -233,6 +238,7 @@ export function resetLog() {
   ui.log.appendChild(ui.empty);
   ui.bar.hidden = true;
   ui.typing.hidden = true;
+  resetSurvey();
   clearError();
 }
 
@@ -281,13 +287,14 @@ export function insertRow(row, seq) {
   ui.log.insertBefore(row, before);
 }
 
-/* A message row (not yet in the log): {row, bubble, meta, time}. */
-export function makeRow(sender, text, sentAt) {
+/* A message row (not yet in the log): {row, bubble, meta, time}, with its attachments. */
+export function makeRow(sender, text, sentAt, attachments) {
   const s = sender === 'customer' || sender === 'agent' ? sender : 'system';
   const row = el('div', 'row ' + s);
   const bubble = el('div', 'bubble', 'chat-message');
   bubble.setAttribute('data-sender', s);
   bubble.textContent = text;
+  renderAttachments(bubble, attachments);
   row.appendChild(bubble);
   const meta = el('div', 'meta');
   if (s !== 'system') {
