@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
                         text: format!("message {i} of a durable chat"),
                         client_msg_id: Some(format!("m{i}")),
                         sent_at: now_millis(),
+                        attachments: Vec::new(),
                     })
                     .await?;
                 anyhow::ensure!(a.message.seq == i as i64 + 1, "seq gap");

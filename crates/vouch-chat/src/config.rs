@@ -141,6 +141,13 @@ pub struct Limits {
     /// Seconds after an agent's last socket closes before the agent is `offline`.
     #[arg(long, env = "VOUCH_CHAT_PRESENCE_GRACE_SECS", default_value_t = 10)]
     pub presence_grace_secs: u64,
+    /// Largest attachment a customer or agent may upload, in bytes (larger: 413 too_large).
+    #[arg(
+        long,
+        env = "VOUCH_CHAT_MAX_ATTACHMENT_BYTES",
+        default_value_t = 10 * 1024 * 1024
+    )]
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for Limits {
@@ -161,6 +168,7 @@ impl Default for Limits {
             login_account_per_minute: 2,
             login_lockout: 15 * 60,
             presence_grace_secs: 10,
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }

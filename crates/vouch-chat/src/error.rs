@@ -38,6 +38,9 @@ pub enum ErrorCode {
     TextTooLong,
     ConversationEnded,
     ReauthRequired,
+    // --- attachments ---
+    TooLarge,
+    BadAttachment,
 }
 
 impl ErrorCode {
@@ -70,6 +73,8 @@ impl ErrorCode {
         ErrorCode::TextTooLong,
         ErrorCode::ConversationEnded,
         ErrorCode::ReauthRequired,
+        ErrorCode::TooLarge,
+        ErrorCode::BadAttachment,
     ];
 
     /// The wire form (`not_found`, `rate_limited`, …).
@@ -102,6 +107,8 @@ impl ErrorCode {
             ErrorCode::TextTooLong => "text_too_long",
             ErrorCode::ConversationEnded => "conversation_ended",
             ErrorCode::ReauthRequired => "reauth_required",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::BadAttachment => "bad_attachment",
         }
     }
 }
@@ -171,6 +178,16 @@ pub enum ChatError {
     /// An `auth` frame on a session that was never verified.
     #[error("this session is not verified: it needs no token")]
     NotVerified,
+    /// An upload over `--max-attachment-bytes`.
+    #[error("the file is larger than {max} bytes")]
+    TooLarge { max: usize },
+    /// An upload whose bytes are none of the accepted types, or disagree with the declared type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A `send` named an attachment this sender did not upload to this conversation (or one
+    /// already sent).
+    #[error("an attachment is not one you uploaded to this conversation, or it was already sent")]
+    BadAttachment,
     /// A message could not be stored: nothing of it was, and the same send may be tried again.
     #[error("the message could not be stored: {0}")]
     MessageNotStored(StoreError),
@@ -216,6 +233,9 @@ impl ChatError {
             EmptyText => ErrorCode::EmptyText,
             TextTooLong { .. } => ErrorCode::TextTooLong,
             NotVerified => ErrorCode::BadFrame,
+            TooLarge { .. } => ErrorCode::TooLarge,
+            UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            BadAttachment => ErrorCode::BadAttachment,
             Storage(StoreError::Unavailable(_)) | MessageNotStored(StoreError::Unavailable(_)) => {
                 ErrorCode::StorageUnavailable
             }

@@ -76,7 +76,7 @@ async fn open_store(config: &ChatConfig) -> Result<Arc<dyn Store>, ChatError> {
 /// Every limit must allow something: names the flag, its minimum and its default.
 fn check_limits(l: &crate::config::Limits) -> Result<(), ChatError> {
     let d = crate::config::Limits::default();
-    let checks: [(&str, u64, u64, u64); 14] = [
+    let checks: &[(&str, u64, u64, u64)] = &[
         ("--msg-rate", l.msg_rate.into(), 1, d.msg_rate.into()),
         ("--msg-burst", l.msg_burst.into(), 1, d.msg_burst.into()),
         (
@@ -146,8 +146,14 @@ fn check_limits(l: &crate::config::Limits) -> Result<(), ChatError> {
             1,
             d.max_sockets_per_address as u64,
         ),
+        (
+            "--max-attachment-bytes",
+            l.max_attachment_bytes as u64,
+            1,
+            d.max_attachment_bytes as u64,
+        ),
     ];
-    for (flag, value, min, default) in checks {
+    for &(flag, value, min, default) in checks {
         if value < min {
             return Err(ChatError::Config(format!(
                 "{flag} {value}: must be at least {min} (the default is {default}; leave the flag \

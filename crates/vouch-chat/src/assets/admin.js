@@ -6,6 +6,7 @@
 
 import { $, el, clear, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
 import { t } from './strings.js';
+import { initReports, loadReport } from './admin-reports.js';
 
 function setText(id, text) {
   var n = $(id);
@@ -80,7 +81,7 @@ function logout() {
 
 // ------------------------------------------------------------------- tabs
 
-var TABS = ['settings', 'widgets', 'failures'];
+var TABS = ['settings', 'widgets', 'failures', 'reports'];
 
 function selectTab(name) {
   TABS.forEach(function (tab) {
@@ -88,6 +89,7 @@ function selectTab(name) {
     show($('sec-' + tab), tab === name);
   });
   if (name === 'failures') loadFailures();
+  if (name === 'reports') loadReport();
 }
 
 function loadAll() {
@@ -466,6 +468,7 @@ function boot() {
   });
   $('widget-copy').addEventListener('click', copySnippet);
   $('failures-refresh').addEventListener('click', loadFailures);
+  initReports();
   loadMe();
 }
 

@@ -65,7 +65,7 @@ export function isMine(c) {
 export function addMessage(c, m) {
   var seq = Number(m.seq);
   if (!(seq > 0) || c.messages[seq]) return false;
-  var rec = { seq: seq, sender: m.sender, text: str(m.text), sent_at: m.sent_at, client_msg_id: m.client_msg_id };
+  var rec = { seq: seq, sender: m.sender, text: str(m.text), sent_at: m.sent_at, client_msg_id: m.client_msg_id, attachments: m.attachments };
   if (m.sender === 'agent' && typeof m.client_msg_id === 'string' && c.byClient[m.client_msg_id]) {
     var p = c.byClient[m.client_msg_id];
     p.seq = seq;

@@ -25,7 +25,9 @@ export function flush(c) {
   var now = Date.now();
   c.pending.forEach(function (p) {
     try {
-      ws.send(JSON.stringify({ type: 'send', conversation_id: c.id, client_msg_id: p.client_msg_id, text: p.text }));
+      var frame = { type: 'send', conversation_id: c.id, client_msg_id: p.client_msg_id, text: p.text };
+      if (p.attachmentIds && p.attachmentIds.length) frame.attachments = p.attachmentIds;
+      ws.send(JSON.stringify(frame));
       p.sentAt = now;
       if (p.status === 'pending') p.status = 'sent';
     } catch (e) {

@@ -8,6 +8,7 @@ import { $, el, clear, show } from './common.js';
 import { t } from './strings.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
+import { renderAttachments } from './agent-files.js';
 
 const STATUS = { pending: t('deliveryPending'), sent: t('deliverySent'), delivered: t('deliveryDelivered'), failed: t('deliveryFailed') };
 
@@ -186,6 +187,7 @@ function messageRow(m) {
   bubble.setAttribute('data-sender', sender);
   if (m.seq) bubble.setAttribute('data-seq', String(m.seq));
   if (m.status) bubble.setAttribute('data-status', m.status);
+  renderAttachments(bubble, m.attachments);
   row.appendChild(bubble);
   if (sender !== 'system') {
     var meta = (sender === 'customer' ? t('senderCustomer') : t('senderYou')) + ' \u00b7 ' + (fmtTime(m.sent_at) || fmtTime(new Date().toISOString()));

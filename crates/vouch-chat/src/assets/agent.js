@@ -15,6 +15,7 @@ import {
   setError, renderLists, renderConversation, renderHistory, renderTranscript
 } from './agent-view.js';
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
+import { uploadAttachment, FILES_TEXT } from './agent-files.js';
 
 const UNREACHABLE_RETRYING = t('unreachableRetrying');
 
@@ -224,6 +225,30 @@ function sendReply() {
   renderTranscript();
 }
 
+/* A file from attach-input: uploaded into the open conversation, then sent as a message. */
+function attachFile() {
+  var input = $('attach-input');
+  var file = input.files && input.files[0];
+  input.value = '';
+  var c = state.convs[state.selected];
+  if (!file || !c) return;
+  if (!(c.state === 'active' && isMine(c))) {
+    setError(FILES_TEXT.notYours);
+    return;
+  }
+  setError(FILES_TEXT.uploading);
+  uploadAttachment(c.id, file).then(function (meta) {
+    setError('');
+    var p = { seq: 0, sender: 'agent', text: '', attachments: [meta], attachmentIds: [meta.id], sent_at: new Date().toISOString(), client_msg_id: randomId(), status: 'pending', sentAt: 0 };
+    c.byClient[p.client_msg_id] = p;
+    c.pending.push(p);
+    flush(c);
+    renderTranscript();
+  }, function (why) {
+    setError(String(why));
+  });
+}
+
 function accept() {
   var c = state.convs[state.selected];
   if (!c) return;
@@ -288,6 +313,7 @@ function boot() {
     }
   });
   $('agent-input').addEventListener('input', maybeTyping);
+  $('attach-input').addEventListener('change', attachFile);
   window.addEventListener('online', reconnectIfDown);
   onSignedOut(function () {
     return state.me != null;

@@ -53,6 +53,9 @@ pub struct ConversationDetail {
     pub messages: Vec<MessageItem>,
     /// Internal notes, oldest first (agents only: never in anything a customer reads).
     pub notes: Vec<crate::storage::Note>,
+    /// The customer's rating, once the conversation ended and they gave one.
+    #[schema(required = true)]
+    pub rating: Option<crate::storage::Rating>,
 }
 
 /// A message in a conversation's detail.
@@ -67,6 +70,9 @@ pub struct MessageItem {
     /// As its sender chose it; null for `system` messages.
     #[schema(required = true)]
     pub client_msg_id: Option<String>,
+    /// The files it carries (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::storage::AttachmentMeta>,
 }
 
 impl From<Message> for MessageItem {
@@ -77,6 +83,7 @@ impl From<Message> for MessageItem {
             text: m.text,
             sent_at: m.sent_at,
             client_msg_id: m.client_msg_id,
+            attachments: m.attachments,
         }
     }
 }
@@ -152,11 +159,13 @@ impl Chat {
             .store
             .notes_for(id, crate::storage::notes::MAX_NOTES)
             .await?;
+        let rating = self.rating_of(id).await?;
         Ok(ConversationDetail {
             summary,
             context: c.context,
             messages: messages.into_iter().map(MessageItem::from).collect(),
             notes,
+            rating,
         })
     }
 
@@ -182,12 +191,17 @@ impl Chat {
         agent_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Appended, ChatError> {
         if !valid_client_msg_id(client_msg_id) {
             return Err(ChatError::BadClientMsgId);
         }
-        if text.trim().is_empty() {
+        // A message may be only its attachments.
+        if text.trim().is_empty() && attachments.is_empty() {
             return Err(ChatError::EmptyText);
+        }
+        if attachments.len() > super::attachments::MAX_PER_MESSAGE {
+            return Err(ChatError::BadAttachment);
         }
         if text.chars().count() > self.limits.max_text_chars {
             return Err(ChatError::TextTooLong {
@@ -206,9 +220,13 @@ impl Chat {
                 text: text.to_string(),
                 client_msg_id: Some(client_msg_id.to_string()),
                 sent_at: now_millis(),
+                attachments: attachments.to_vec(),
             })
             .await
             .map_err(|e| match e {
+                StoreError::Conflict(crate::storage::Conflict::BadAttachment) => {
+                    ChatError::BadAttachment
+                }
                 StoreError::Conflict(_) => ChatError::ConversationEnded,
                 StoreError::NotFound => ChatError::no_such_conversation(),
                 e => {
@@ -230,6 +248,7 @@ impl Chat {
         conversation_id: Uuid,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Appended, ChatError> {
         let conv = match self.conversation(conversation_id).await {
             Ok(c) => c,
@@ -253,6 +272,7 @@ impl Chat {
             Some(agent.id),
             client_msg_id,
             text,
+            attachments,
         )
         .await
     }
@@ -377,6 +397,8 @@ impl Chat {
         self.publish_message(&ended.message, ended.before.agent_id);
         self.hub
             .publish_conversation(id, frames::conversation_state(id, ConversationState::Ended));
+        // The customer is asked to rate the conversation (the widget shows the stars).
+        self.hub.publish_conversation(id, frames::survey(id));
         let audience = match (ended.before.state, ended.before.agent_id) {
             (ConversationState::Waiting, _) | (_, None) => Audience::All,
             (_, Some(a)) => Audience::Agent(a),
@@ -403,7 +425,10 @@ impl Chat {
             .get_contact(id)
             .await?
             .ok_or(ChatError::NotFound("contact"))?;
-        let activities = self.store.activities_for_contact(id).await?;
+        let mut activities = self.store.activities_for_contact(id).await?;
+        for a in &mut activities {
+            a.rating = self.rating_of(a.conversation_id).await?;
+        }
         Ok(ContactWithActivities {
             contact,
             activities,
@@ -463,8 +488,10 @@ mod tests {
                 text: "hi".into(),
                 sent_at: 1_700_000_003_000,
                 client_msg_id: None,
+                attachments: Vec::new(),
             }],
             notes: vec![],
+            rating: None,
         };
         let v = serde_json::to_value(&detail).expect("detail");
         assert_eq!(v["messages"][0]["client_msg_id"], serde_json::Value::Null);

@@ -15,6 +15,7 @@
 
 pub mod agents;
 pub mod canned;
+pub mod attachments;
 pub mod conversations;
 pub mod desk;
 pub mod diagnostics;
@@ -22,6 +23,9 @@ pub mod limits;
 pub mod notes;
 pub mod readiness;
 pub mod render;
+pub mod ratings;
+pub mod readiness;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 

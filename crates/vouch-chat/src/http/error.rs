@@ -106,10 +106,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden | ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
         ErrorCode::NotFound | ErrorCode::UnknownWidget => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge | ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed | ErrorCode::BadAttachment => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Conflict | ErrorCode::ConversationEnded => StatusCode::CONFLICT,
         ErrorCode::RateLimited | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -134,7 +134,8 @@ impl From<ChatError> for ApiError {
             Validation { field, message } => answer(message).with_field(field),
             NotFound(_) | Conflict(_) | ConversationEnded | BadClientMsgId | EmptyText
             | TextTooLong { .. } | TooManyMessages | TooManyFrames | NotVerified
-            | InvalidCredentials => answer(e.to_string()),
+            | InvalidCredentials | TooLarge { .. } | BadAttachment => answer(e.to_string()),
+            UnsupportedMediaType(m) => answer(m),
             Forbidden(m) => answer(m),
             UnknownWidget => answer("no widget has this app id".into()),
             OriginNotAllowed => answer("this widget may not be used from this origin".into()),

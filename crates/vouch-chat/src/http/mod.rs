@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod agent;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod canned;
 pub mod contacts;
@@ -27,6 +28,8 @@ pub mod middleware;
 pub mod notes;
 pub mod openapi;
 pub mod pages;
+pub mod ratings;
+pub mod reports;
 pub mod request_id;
 pub mod ws;
 
@@ -64,8 +67,33 @@ pub fn router(chat: Arc<Chat>) -> Router {
             api::widget_cors,
         ));
 
+    // Uploads may be larger than every other body: the file and its multipart framing.
+    let upload_limit = DefaultBodyLimit::max(
+        chat.limits
+            .max_attachment_bytes
+            .saturating_add(attachments::MULTIPART_OVERHEAD),
+    );
+    // The customer's REST routes, called from the site's origin (CORS by the session's widget).
+    let customer_routes = Router::new()
+        .route(
+            "/api/v1/chat/attachments",
+            post(attachments::customer_upload).layer(upload_limit),
+        )
+        .route("/api/v1/chat/rating", post(ratings::rate))
+        .layer(axum::middleware::from_fn_with_state(
+            chat.clone(),
+            attachments::session_cors,
+        ));
+
     Router::new()
         .merge(widget_routes)
+        .merge(customer_routes)
+        .route(
+            "/api/v1/agent/conversations/{id}/attachments",
+            post(attachments::agent_upload).layer(upload_limit),
+        )
+        .route("/api/v1/attachments/{id}", get(attachments::get_attachment))
+        .route("/api/v1/admin/reports/summary", get(reports::summary))
         .route("/api/v1/chat", get(ws::customer::upgrade))
         .route("/api/v1/agent/login", post(agent::login))
         .route("/api/v1/agent/logout", post(agent::logout))

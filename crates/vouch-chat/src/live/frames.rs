@@ -17,6 +17,13 @@ pub enum ClientFrame {
         conversation_id: Option<Uuid>,
         client_msg_id: String,
         text: String,
+        /// Attachment ids (uploaded first); empty when none.
+        attachments: Vec<Uuid>,
+    },
+    /// The customer's rating after the end (`score` is checked by the domain).
+    Rating {
+        score: Option<i64>,
+        comment: Option<String>,
     },
     Resume {
         conversation_id: Option<Uuid>,
@@ -77,7 +84,10 @@ impl FrameError {
             | ChatError::TextTooLong { .. }
             | ChatError::TooManyMessages
             | ChatError::TooManyFrames
-            | ChatError::NotVerified => Self::new(code, e.to_string()),
+            | ChatError::NotVerified
+            | ChatError::BadAttachment
+            | ChatError::Validation { .. } => Self::new(code, e.to_string()),
+            ChatError::Conflict(m) => Self::new(code, m.as_str()),
             _ => Self::internal("try again"),
         }
     }
@@ -121,6 +131,29 @@ fn conversation_field(obj: &serde_json::Map<String, Value>) -> Result<Option<Uui
     }
 }
 
+/// A `send`'s `attachments`: absent or an array of at most
+/// [`crate::domain::attachments::MAX_PER_MESSAGE`] attachment ids.
+fn attachments_field(obj: &serde_json::Map<String, Value>) -> Result<Vec<Uuid>, FrameError> {
+    let bad = |m: &str| FrameError::new(ErrorCode::BadAttachment, m);
+    match obj.get("attachments") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => {
+            if items.len() > crate::domain::attachments::MAX_PER_MESSAGE {
+                return Err(bad("a message may carry at most 10 attachments"));
+            }
+            items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .and_then(|s| Uuid::parse_str(s).ok())
+                        .ok_or_else(|| bad("attachments must be attachment ids"))
+                })
+                .collect()
+        }
+        Some(_) => Err(FrameError::bad("attachments must be an array of ids")),
+    }
+}
+
 /// Parses one text frame. Sizes are checked by the caller before this.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
     let value: Value =
@@ -138,6 +171,18 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
             conversation_id: conversation_field(&obj)?,
             client_msg_id: string_field(&obj, "client_msg_id")?,
             text: string_field(&obj, "text")?,
+            attachments: attachments_field(&obj)?,
+        }),
+        "rating" => Ok(ClientFrame::Rating {
+            score: match obj.get("score") {
+                Some(Value::Number(n)) => n.as_i64(),
+                Some(_) | None => None,
+            },
+            comment: match obj.get("comment") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err(FrameError::bad("comment must be a string")),
+            },
         }),
         "resume" => {
             let after_seq = match obj.get("after_seq") {
@@ -166,7 +211,9 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
             let shown: String = other.chars().take(40).collect();
             Err(FrameError::new(
                 ErrorCode::UnknownType,
-                format!("unknown frame type {shown:?}: use send, resume, auth, typing or presence"),
+                format!(
+                    "unknown frame type {shown:?}: use send, resume, auth, typing, presence or rating"
+                ),
             ))
         }
     }
@@ -218,6 +265,8 @@ pub fn message(m: &Message) -> Frame {
         sent_at: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        attachments: &'a [crate::storage::AttachmentMeta],
     }
     typed_frame(&MessageFrame {
         r#type: "message",
@@ -227,7 +276,18 @@ pub fn message(m: &Message) -> Frame {
         text: &m.text,
         sent_at: rfc3339(m.sent_at),
         client_msg_id: m.client_msg_id.as_deref(),
+        attachments: &m.attachments,
     })
+}
+
+/// Sent to the customer when the conversation ends: the widget asks for a rating.
+pub fn survey(conversation_id: Uuid) -> Frame {
+    frame(json!({"type": "survey", "conversation_id": conversation_id}))
+}
+
+/// The answer to a `rating` frame.
+pub fn rated(conversation_id: Uuid, rating: &crate::storage::Rating) -> Frame {
+    frame(json!({"type": "rated", "conversation_id": conversation_id, "rating": rating}))
 }
 
 fn error(code: &str, message: &str) -> Frame {
@@ -283,7 +343,8 @@ mod tests {
             Ok(ClientFrame::Send {
                 conversation_id: None,
                 client_msg_id: "a-1".into(),
-                text: "hi".into()
+                text: "hi".into(),
+                attachments: Vec::new(),
             })
         );
         assert_eq!(
@@ -335,6 +396,7 @@ mod tests {
             text: "hi \"there\"\n".into(),
             sent_at: 1_700_000_000_123,
             client_msg_id: Some("m-1".into()),
+            attachments: Vec::new(),
         };
         assert_eq!(
             parsed(message(&m)),

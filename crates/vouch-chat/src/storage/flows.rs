@@ -48,8 +48,22 @@ pub(crate) trait Steps {
         now: Millis,
         open_only: bool,
     ) -> StoreResult<Option<(i64, Option<Uuid>)>>;
-    /// Inserts `m` with the seq [`Steps::next_seq`] gave.
-    async fn insert_message(&mut self, m: &NewMessage, seq: i64) -> StoreResult<()>;
+    /// Inserts `m` with the seq [`Steps::next_seq`] gave and its attachments' metadata.
+    async fn insert_message(
+        &mut self,
+        m: &NewMessage,
+        seq: i64,
+        attachments: &[AttachmentMeta],
+    ) -> StoreResult<()>;
+    /// Links the attachment `id` to the message `seq` of `m` if it was uploaded to `m`'s
+    /// conversation by `m`'s sender (and agent) and no message carries it yet: its metadata, or
+    /// `None` when it may not be sent.
+    async fn link_attachment(
+        &mut self,
+        id: Uuid,
+        m: &NewMessage,
+        seq: i64,
+    ) -> StoreResult<Option<AttachmentMeta>>;
     /// Every message of the conversation, in order.
     async fn messages(&mut self, conversation_id: Uuid) -> StoreResult<Vec<Message>>;
     /// Assigns the conversation to `agent_id` if it is waiting (a conditional update: of
@@ -104,8 +118,8 @@ pub(crate) fn contact_key(
     }
 }
 
-/// The stored form of `m`, given its seq.
-fn stored(m: NewMessage, seq: i64) -> Message {
+/// The stored form of `m`, given its seq and its attachments' metadata.
+fn stored(m: NewMessage, seq: i64, attachments: Vec<AttachmentMeta>) -> Message {
     Message {
         conversation_id: m.conversation_id,
         seq,
@@ -113,6 +127,7 @@ fn stored(m: NewMessage, seq: i64) -> Message {
         text: m.text,
         sent_at: m.sent_at,
         client_msg_id: m.client_msg_id,
+        attachments,
     }
 }
 
@@ -139,9 +154,18 @@ pub(crate) async fn append(s: &mut impl Steps, m: &NewMessage) -> StoreResult<Ap
             StoreError::NotFound
         });
     };
-    s.insert_message(m, seq).await?;
+    // Each attachment joins this message or the whole append is refused (the transaction, or
+    // SQLite's savepoint, is rolled back: no seq taken, nothing linked).
+    let mut attachments = Vec::with_capacity(m.attachments.len());
+    for id in &m.attachments {
+        match s.link_attachment(*id, m, seq).await? {
+            Some(meta) => attachments.push(meta),
+            None => return Err(StoreError::Conflict(Conflict::BadAttachment)),
+        }
+    }
+    s.insert_message(m, seq, &attachments).await?;
     Ok(Appended {
-        message: stored(m.clone(), seq),
+        message: stored(m.clone(), seq, attachments),
         duplicate: false,
         agent_id,
     })
@@ -161,13 +185,14 @@ pub(crate) async fn system_message(
         text: text.to_string(),
         client_msg_id: None,
         sent_at: now,
+        attachments: Vec::new(),
     };
     let (seq, _) = s
         .next_seq(conversation_id, now, false)
         .await?
         .ok_or(StoreError::NotFound)?;
-    s.insert_message(&m, seq).await?;
-    Ok(stored(m, seq))
+    s.insert_message(&m, seq, &[]).await?;
+    Ok(stored(m, seq, Vec::new()))
 }
 
 /// [`ConversationStore::accept_conversation`].
@@ -229,6 +254,7 @@ pub(crate) async fn end(
                 kind: "chat_transcript".into(),
                 created_at: now,
                 transcript,
+                rating: None,
             };
             s.insert_activity(&activity).await?;
             Some(activity)

@@ -16,6 +16,7 @@
 
 pub mod desk;
 pub mod canned;
+pub mod attachments;
 mod flows;
 pub mod model;
 pub mod notes;
@@ -34,6 +35,9 @@ pub use desk::{
     GENERAL_QUEUE_ID, MAX_CAPACITY,
 };
 pub use canned::{CannedReply, CannedReplyStore};
+pub use attachments::{
+    Attachment, AttachmentMeta, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
+};
 pub use model::*;
 pub use notes::{NewNote, Note, NoteStore};
 pub use vouch_db::Backend;
@@ -45,6 +49,7 @@ pub mod prelude {
         SessionStore, SettingsStore, Store,
     };
     pub use super::{CannedReplyStore, NoteStore};
+    pub use super::{AttachmentStore, RatingStore, ReportStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -89,6 +94,13 @@ pub enum Conflict {
     /// The shortcut is taken within its scope (the shared replies, or one agent's own).
     #[error("the shortcut /{0} is already taken")]
     ShortcutTaken(String),
+    /// A `send` named an attachment that is not this sender's in this conversation, or that
+    /// another message already carries.
+    #[error("an attachment is not this sender's in this conversation, or is already sent")]
+    BadAttachment,
+    /// The conversation has a rating already.
+    #[error("this conversation has already been rated")]
+    AlreadyRated,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -136,6 +148,9 @@ pub trait Store:
     + DeskStore
     + NoteStore
     + CannedReplyStore
+    + AttachmentStore
+    + RatingStore
+    + ReportStore
 {
 }
 
@@ -150,6 +165,9 @@ impl<T> Store for T where
         + DeskStore
         + NoteStore
         + CannedReplyStore
+        + AttachmentStore
+        + RatingStore
+        + ReportStore
 {
 }
 

@@ -279,6 +279,8 @@ pub struct NewMessage {
     pub text: String,
     pub client_msg_id: Option<String>,
     pub sent_at: Millis,
+    /// Attachments uploaded to this conversation by this sender, to send with the message.
+    pub attachments: Vec<Uuid>,
 }
 
 /// A stored message.
@@ -292,6 +294,9 @@ pub struct Message {
     pub sent_at: Millis,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_msg_id: Option<String>,
+    /// The files it carries (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::AttachmentMeta>,
 }
 
 /// The outcome of [`crate::storage::ConversationStore::append_message`].
@@ -326,6 +331,9 @@ pub struct Activity {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     pub transcript: Vec<TranscriptEntry>,
+    /// The customer's rating of the conversation (filled in by the domain when read).
+    #[schema(required = true)]
+    pub rating: Option<super::Rating>,
     #[serde(skip)]
     pub contact_id: Uuid,
 }

@@ -31,7 +31,7 @@ macro_rules! cols {
         "id, widget_app_id, state, verified, contact_id, context, agent_id, created_at, updated_at, ended_at, last_seq, queue_id"
     };
     (message) => {
-        "conversation_id, seq, sender, text, sent_at, client_msg_id"
+        "conversation_id, seq, sender, text, sent_at, client_msg_id, attachments"
     };
     (activity) => {
         "id, contact_id, conversation_id, kind, created_at, transcript"
@@ -86,6 +86,15 @@ pub(crate) fn corrupt(i: usize, e: impl std::fmt::Display) -> StoreError {
 
 fn parse_json<T: DeserializeOwned>(i: usize, s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| corrupt(i, e))
+}
+
+/// A message's `attachments` column: NULL when it has none (as every message before them).
+pub(crate) fn attachments_json(a: &[AttachmentMeta]) -> StoreResult<Option<String>> {
+    if a.is_empty() {
+        Ok(None)
+    } else {
+        json_text(&a).map(Some)
+    }
 }
 
 /// JSON text of a value (context variables, origins, transcripts).
@@ -265,6 +274,10 @@ impl FromColumns for Message {
             text: r.text(3)?,
             sent_at: r.int(4)?,
             client_msg_id: r.opt_text(5)?,
+            attachments: match r.opt_text(6)? {
+                Some(text) => parse_json(6, &text)?,
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -278,6 +291,7 @@ impl FromColumns for Activity {
             kind: r.text(3)?,
             created_at: r.int(4)?,
             transcript: r.json(5)?,
+            rating: None,
         })
     }
 }

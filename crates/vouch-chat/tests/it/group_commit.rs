@@ -25,6 +25,7 @@ pub fn customer_message(conversation_id: Uuid, client_msg_id: &str) -> NewMessag
         text: format!("text of {client_msg_id}"),
         client_msg_id: Some(client_msg_id.into()),
         sent_at: now_millis(),
+        attachments: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ mod desk;
 mod desk_notes;
 mod desk_storage;
 mod faults;
+mod files;
 mod group_commit;
 mod keys;
 mod limits;

@@ -141,6 +141,7 @@ fn customer_msg(conv: Uuid, id: &str, text: &str) -> NewMessage {
         text: text.into(),
         client_msg_id: Some(id.into()),
         sent_at: now_millis(),
+        attachments: Vec::new(),
     }
 }
 

@@ -70,6 +70,9 @@ export default {
   'error.frame_too_large': "هذه الرسالة أكبر من أن تُرسل.",
   'error.forbidden': "هذا غير مسموح به في هذه الدردشة.",
   'error.internal': "حدث خطأ من جانبنا. سنواصل المحاولة.",
+  'error.too_large': "هذا الملف أكبر من أن يُرسل.",
+  'error.unsupported_media_type': "لا يمكن إرسال هذا النوع من الملفات (الصور وملفات PDF والنص العادي فقط).",
+  'error.bad_attachment': "تعذّر إرفاق هذا الملف بالرسالة.",
 
   // why a sign-in token was refused (invalid_token reasons)
   'reason.malformed': "رمز تسجيل الدخول غير سليم البنية",
@@ -113,6 +116,7 @@ export default {
   'rating.comment': "تعليق (اختياري)",
   'rating.submit': "إرسال",
   'rating.thanks': "شكرًا على ملاحظاتك!",
+  'rating.pickScore': "يُرجى اختيار من نجمة واحدة إلى خمس نجوم.",
 
   // transcript by email
   'transcript.email': "أرسل لي نص المحادثة بالبريد الإلكتروني",

@@ -67,6 +67,9 @@ export default {
   'error.frame_too_large': "Diese Nachricht ist zu groß zum Senden.",
   'error.forbidden': "Das ist in diesem Chat nicht erlaubt.",
   'error.internal': "Bei uns ist etwas schiefgelaufen. Wir versuchen es weiter.",
+  'error.too_large': "Diese Datei ist zu groß zum Senden.",
+  'error.unsupported_media_type': "Diese Art von Datei kann nicht gesendet werden (nur Bilder, PDF und reiner Text).",
+  'error.bad_attachment': "Diese Datei konnte nicht an die Nachricht angehängt werden.",
 
   // why a sign-in token was refused (invalid_token reasons)
   'reason.malformed': "das Anmelde-Token ist fehlerhaft",
@@ -110,6 +113,7 @@ export default {
   'rating.comment': "Kommentar (optional)",
   'rating.submit': "Absenden",
   'rating.thanks': "Vielen Dank für Ihr Feedback!",
+  'rating.pickScore': "Bitte wählen Sie 1 bis 5 Sterne.",
 
   // transcript by email
   'transcript.email': "Verlauf per E-Mail senden",

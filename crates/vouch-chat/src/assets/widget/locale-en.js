@@ -75,6 +75,9 @@ export default {
   'error.frame_too_large': "That message is too large to send.",
   'error.forbidden': "That is not allowed in this chat.",
   'error.internal': "Something went wrong on our side. We'll keep trying.",
+  'error.too_large': "That file is too large to send.",
+  'error.unsupported_media_type': "That kind of file cannot be sent (images, PDF and plain text only).",
+  'error.bad_attachment': "That file could not be attached to the message.",
 
   // why a sign-in token was refused (invalid_token reasons)
   'reason.malformed': "the sign-in token is malformed",
@@ -118,6 +121,7 @@ export default {
   'rating.comment': "Comment (optional)",
   'rating.submit': "Submit",
   'rating.thanks': "Thank you for your feedback!",
+  'rating.pickScore': "Please choose from 1 to 5 stars.",
 
   // transcript by email
   'transcript.email': "Email me the transcript",

@@ -67,6 +67,9 @@ export default {
   'error.frame_too_large': "Ese mensaje es demasiado grande para enviarlo.",
   'error.forbidden': "Eso no está permitido en este chat.",
   'error.internal': "Algo ha fallado por nuestra parte. Seguiremos intentándolo.",
+  'error.too_large': "Ese archivo es demasiado grande para enviarlo.",
+  'error.unsupported_media_type': "Ese tipo de archivo no se puede enviar (solo imágenes, PDF y texto sin formato).",
+  'error.bad_attachment': "No se pudo adjuntar ese archivo al mensaje.",
 
   // why a sign-in token was refused (invalid_token reasons)
   'reason.malformed': "el token de inicio de sesión está mal formado",
@@ -110,6 +113,7 @@ export default {
   'rating.comment': "Comentario (opcional)",
   'rating.submit': "Enviar",
   'rating.thanks': "¡Gracias por tu opinión!",
+  'rating.pickScore': "Elija de 1 a 5 estrellas.",
 
   // transcript by email
   'transcript.email': "Enviarme la transcripción por correo",

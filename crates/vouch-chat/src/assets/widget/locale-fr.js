@@ -67,6 +67,9 @@ export default {
   'error.frame_too_large': "Ce message est trop volumineux pour être envoyé.",
   'error.forbidden': "Ce n’est pas autorisé dans ce chat.",
   'error.internal': "Un problème est survenu de notre côté. Nous réessayons.",
+  'error.too_large': "Ce fichier est trop volumineux pour être envoyé.",
+  'error.unsupported_media_type': "Ce type de fichier ne peut pas être envoyé (images, PDF et texte brut uniquement).",
+  'error.bad_attachment': "Ce fichier n’a pas pu être joint au message.",
 
   // why a sign-in token was refused (invalid_token reasons)
   'reason.malformed': "le jeton de connexion est mal formé",
@@ -110,6 +113,7 @@ export default {
   'rating.comment': "Commentaire (facultatif)",
   'rating.submit': "Envoyer",
   'rating.thanks': "Merci pour votre avis !",
+  'rating.pickScore': "Veuillez choisir de 1 à 5 étoiles.",
 
   // transcript by email
   'transcript.email': "M’envoyer la transcription par e-mail",

@@ -67,6 +67,9 @@ export default {
   'error.frame_too_large': "Dat bericht is te groot om te versturen.",
   'error.forbidden': "Dat is in deze chat niet toegestaan.",
   'error.internal': "Er ging bij ons iets mis. We blijven het proberen.",
+  'error.too_large': "Dat bestand is te groot om te versturen.",
+  'error.unsupported_media_type': "Dit soort bestand kan niet worden verstuurd (alleen afbeeldingen, pdf en platte tekst).",
+  'error.bad_attachment': "Dat bestand kon niet aan het bericht worden toegevoegd.",
 
   // why a sign-in token was refused (invalid_token reasons)
   'reason.malformed': "het aanmeldtoken is ongeldig opgebouwd",
@@ -110,6 +113,7 @@ export default {
   'rating.comment': "Opmerking (optioneel)",
   'rating.submit': "Versturen",
   'rating.thanks': "Bedankt voor uw feedback!",
+  'rating.pickScore': "Kies 1 tot 5 sterren.",
 
   // transcript by email
   'transcript.email': "Stuur mij het gesprek per e-mail",

@@ -12,7 +12,8 @@
  *   session.js — config, session create/reuse/renew, the widget's phase;
  *   transport.js — the socket: reconnect with back-off, resume, outbox, ack watch;
  *   messages.js — the log by seq, the outbox, acks;
- *   util.js — DOM builders, time, the guard; wire.js — ids and back-off, shared with the console.
+ *   util.js — DOM builders, time, the guard; wire.js — ids and back-off, shared with the console;
+ *   files.js — attachments (picker, drag and drop, previews) and the rating after the end.
  */
 
 import { t, chooseLocale, useLocale } from './strings.js';
@@ -21,7 +22,8 @@ import { guard, guardErr, onInternalError } from './util.js';
 import { site, configure } from './http.js';
 import { reauthenticate, endReauth } from './auth.js';
 import { onFrames, flushOutbox, scheduleFlush, maybeSendTyping, watchNetwork } from './transport.js';
-import { contiguous, outbox, onMessage, onAck, failMessage, submitInput } from './messages.js';
+import { contiguous, outbox, onMessage, onAck, failMessage, submitInput, submitAttachment } from './messages.js';
+import { showSurvey } from './files.js';
 import {
   session, phase, storage, expired, loadConfig, start, stop, newChat, rememberOpen, onConversation, onReauthenticated
 } from './session.js';
@@ -30,7 +32,7 @@ import {
 } from './view.js';
 
 /* error frames that say the message with that client_msg_id will never be stored */
-const REFUSED_MESSAGE = ['text_too_long', 'empty_text', 'bad_client_msg_id', 'frame_too_large'];
+const REFUSED_MESSAGE = ['text_too_long', 'empty_text', 'bad_client_msg_id', 'frame_too_large', 'bad_attachment'];
 
 function onFrame(f) {
   switch (f.type) {
@@ -45,6 +47,10 @@ function onFrame(f) {
       break;
     case 'conversation':
       onConversation(f);
+      if (f.state === 'ended') showSurvey();
+      break;
+    case 'survey':
+      showSurvey();
       break;
     case 'reauth_required':
       reauthenticate();
@@ -75,6 +81,7 @@ function onErrorFrame(f) {
   }
   if (code === 'conversation_ended') {
     onConversation({ state: 'ended' });
+    showSurvey();
     return;
   }
   if (code === 'rate_limited') scheduleFlush(1500);
@@ -90,7 +97,8 @@ function boot() {
     },
     submit: submitInput,
     typed: maybeSendTyping,
-    newChat: newChat
+    newChat: newChat,
+    sendAttachment: submitAttachment
   });
   renderStatus();
   if (typeof fetch !== 'function' || typeof WebSocket !== 'function' || !window.crypto) {

@@ -50,7 +50,7 @@ export function onMessage(f) {
     return;
   }
   const text = typeof f.text === 'string' ? f.text : '';
-  const r = makeRow(f.sender, text, f.sent_at);
+  const r = makeRow(f.sender, text, f.sent_at, f.attachments);
   const rec = { row: r.row, bubble: r.bubble, meta: r.meta, time: r.time };
   if (f.sender === 'customer') {
     // our own message from another tab/browser or from before a reload: stored, so delivered
@@ -88,6 +88,19 @@ export function markUnsent() {
     m.sentAt = 0;
     if (m.status === 'sent') setMsgStatus(m, 'pending');
   });
+}
+
+/* An uploaded attachment ({id, filename, content_type, size}) becomes a pending message. */
+export function submitAttachment(meta) {
+  const id = randomId();
+  const r = makeRow('customer', '', null, [meta]);
+  const rec = { id: id, text: '', attachments: [meta.id], row: r.row, bubble: r.bubble, meta: r.meta, time: r.time, sentAt: 0 };
+  setMsgStatus(rec, 'pending');
+  byClientId[id] = rec;
+  outbox.push(rec);
+  insertRow(rec.row, 0);
+  scrollToEnd();
+  flushOutbox();
 }
 
 /* The composer's text becomes a pending message in the outbox. */

@@ -183,7 +183,9 @@ export function flushOutbox() {
   if (!canSend()) return;
   const now = Date.now();
   outbox.forEach(function (rec) {
-    if (sendFrame({ type: 'send', client_msg_id: rec.id, text: rec.text })) {
+    const frame = { type: 'send', client_msg_id: rec.id, text: rec.text };
+    if (rec.attachments && rec.attachments.length) frame.attachments = rec.attachments;
+    if (sendFrame(frame)) {
       rec.sentAt = now;
       if (rec.status !== 'delivered') setMsgStatus(rec, 'sent');
     }

@@ -8,6 +8,7 @@ import { applyStyles } from './styles.js';
 import { t, lang, dir, formatNumber } from './strings.js';
 import { el, svg, guard, contactName, formatTime } from './util.js';
 import { session, phase } from './session.js';
+import { buildFiles, renderAttachments, resetSurvey } from './files.js';
 
 export const MAX_TEXT = 4000;
 const TYPING_SHOW_MS = 4000;
@@ -22,7 +23,7 @@ let typingTimer = null;
 
 /*
  * Builds the widget into the page. `actions` are the visitor's doings: openChanged(open),
- * submit(), typed(), newChat().
+ * submit(), typed(), newChat(), sendAttachment(meta).
  */
 export function buildUi(actions) {
   hooks = actions;
@@ -109,6 +110,9 @@ export function buildUi(actions) {
   send.textContent = t('ui.send');
   composer.appendChild(input);
   composer.appendChild(send);
+  const attach = buildFiles(shadow, composer, panel, function (meta) {
+    hooks.sendAttachment(meta);
+  });
 
   panel.appendChild(head);
   panel.appendChild(error);
@@ -159,7 +163,7 @@ export function buildUi(actions) {
   ui = {
     host: host, shadow: shadow, launcher: launcher, unread: unread, panel: panel, title: title,
     status: status, error: error, log: log, empty: empty, typing: typing, bar: bar, again: again,
-    input: input, send: send, unreadCount: 0
+    input: input, send: send, attach: attach, unreadCount: 0
   };
   return ui;
 }
@@ -273,6 +277,7 @@ export function setInputEnabled(on) {
   ui.send.disabled = !on;
   // The panel opened while connecting holds the focus: the composer takes it when it can.
   if (on && opened && ui.shadow.activeElement === ui.panel) ui.input.focus();
+  ui.attach.disabled = !on;
 }
 
 /* The bar under the log with one button: "Start a new chat" or "Try again". */
@@ -287,6 +292,7 @@ export function resetLog() {
   ui.log.appendChild(ui.empty);
   ui.bar.hidden = true;
   ui.typing.hidden = true;
+  resetSurvey();
   clearError();
 }
 
@@ -336,13 +342,14 @@ export function insertRow(row, seq) {
   ui.log.insertBefore(row, before);
 }
 
-/* A message row (not yet in the log): {row, bubble, meta, time}. */
-export function makeRow(sender, text, sentAt) {
+/* A message row (not yet in the log): {row, bubble, meta, time}, with its attachments. */
+export function makeRow(sender, text, sentAt, attachments) {
   const s = sender === 'customer' || sender === 'agent' ? sender : 'system';
   const row = el('div', 'row ' + s);
   const bubble = el('div', 'bubble', 'chat-message');
   bubble.setAttribute('data-sender', s);
   bubble.textContent = text;
+  renderAttachments(bubble, attachments);
   row.appendChild(bubble);
   const meta = el('div', 'meta');
   if (s !== 'system') {

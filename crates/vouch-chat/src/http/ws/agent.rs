@@ -164,6 +164,7 @@ impl SocketRole for AgentSocket {
         conversation_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Sent, Gone> {
         let id = match need_conversation(conversation_id) {
             Ok(id) => id,
@@ -174,7 +175,7 @@ impl SocketRole for AgentSocket {
         };
         Ok(Sent::of(
             io.chat
-                .agent_send(&self.agent, id, client_msg_id, text)
+                .agent_send(&self.agent, id, client_msg_id, text, attachments)
                 .await,
         ))
     }

@@ -166,6 +166,7 @@ impl SocketRole for Customer {
         _conversation_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> Result<Sent, Gone> {
         if self.reauth_pending || !self.identity_valid(&io.chat).await {
             if !self.reauth_pending {
@@ -180,9 +181,29 @@ impl SocketRole for Customer {
         let conv = self.ctx.conversation_id;
         Ok(Sent::of(
             io.chat
-                .send_message(conv, Sender::Customer, None, client_msg_id, text)
+                .send_message(
+                    conv,
+                    Sender::Customer,
+                    None,
+                    client_msg_id,
+                    text,
+                    attachments,
+                )
                 .await,
         ))
+    }
+
+    /// The session's conversation is rated (after its end): `rated`, or an error frame.
+    async fn rating(
+        &mut self,
+        io: &mut Io,
+        input: crate::domain::ratings::RatingInput,
+    ) -> Result<(), Gone> {
+        let conv = self.ctx.conversation_id;
+        match io.chat.rate(conv, input).await {
+            Ok(r) => io.writer.text(&frames::rated(conv, &r)).await,
+            Err(e) => io.writer.text(&FrameError::of(&e).frame()).await,
+        }
     }
 
     /// Always the session's own conversation.

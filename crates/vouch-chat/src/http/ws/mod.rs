@@ -118,7 +118,19 @@ pub trait SocketRole: Send + 'static {
         conversation_id: Option<Uuid>,
         client_msg_id: &str,
         text: &str,
+        attachments: &[Uuid],
     ) -> impl Future<Output = Result<Sent, Gone>> + Send;
+    /// A `rating` frame: only customers rate (the default refuses).
+    fn rating(
+        &mut self,
+        io: &mut Io,
+        _input: crate::domain::ratings::RatingInput,
+    ) -> impl Future<Output = Result<(), Gone>> + Send {
+        async move {
+            let e = FrameError::bad("only the customer rates a conversation");
+            io.writer.text(&e.frame()).await
+        }
+    }
     /// The conversation a `resume` frame replays; `None` when the role refused it (answered).
     fn resume_target(
         &mut self,
@@ -349,8 +361,9 @@ async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Re
             conversation_id,
             client_msg_id,
             text,
+            attachments,
         } => match role
-            .send(io, conversation_id, &client_msg_id, &text)
+            .send(io, conversation_id, &client_msg_id, &text, &attachments)
             .await?
         {
             Sent::Stored(seq) => {
@@ -368,6 +381,10 @@ async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Re
         ClientFrame::Auth { token } => return role.auth(io, &token).await,
         ClientFrame::Typing { conversation_id } => role.typing(io, conversation_id).await?,
         ClientFrame::Presence { status } => role.presence(io, &status).await?,
+        ClientFrame::Rating { score, comment } => {
+            let input = crate::domain::ratings::RatingInput { score, comment };
+            role.rating(io, input).await?
+        }
     }
     Ok(Step::Continue)
 }

@@ -6,6 +6,7 @@
 mod desk;
 mod canned;
 mod notes;
+mod attachments;
 mod steps;
 
 use std::time::Duration;

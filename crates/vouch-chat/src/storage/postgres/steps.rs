@@ -15,7 +15,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::super::flows::Steps;
-use super::super::rows::{cols, json_text, FromColumns};
+use super::super::rows::{attachments_json, cols, json_text, FromColumns};
 use super::super::*;
 
 /// The first row, mapped.
@@ -124,9 +124,14 @@ impl Steps for PgSteps {
             .await?)
     }
 
-    async fn insert_message(&mut self, m: &NewMessage, seq: i64) -> StoreResult<()> {
+    async fn insert_message(
+        &mut self,
+        m: &NewMessage,
+        seq: i64,
+        attachments: &[AttachmentMeta],
+    ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at, attachments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(m.conversation_id)
         .bind(seq)
@@ -135,9 +140,29 @@ impl Steps for PgSteps {
         .bind(&m.text)
         .bind(&m.client_msg_id)
         .bind(m.sent_at)
+        .bind(attachments_json(attachments)?)
         .execute(&mut *self.0)
         .await?;
         Ok(())
+    }
+
+    async fn link_attachment(
+        &mut self,
+        id: Uuid,
+        m: &NewMessage,
+        seq: i64,
+    ) -> StoreResult<Option<AttachmentMeta>> {
+        let row = sqlx::query(
+            "UPDATE attachments SET message_seq = $1 WHERE id = $2 AND conversation_id = $3 AND sender = $4 AND agent_id IS NOT DISTINCT FROM $5 AND message_seq IS NULL RETURNING id, filename, content_type, size",
+        )
+        .bind(seq)
+        .bind(id)
+        .bind(m.conversation_id)
+        .bind(m.sender.as_str())
+        .bind(m.agent_id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        one(row)
     }
 
     async fn messages(&mut self, conversation_id: Uuid) -> StoreResult<Vec<Message>> {
@@ -154,7 +179,7 @@ impl Steps for PgSteps {
 
     async fn take_waiting(&mut self, id: Uuid, agent_id: Uuid, now: Millis) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE conversations SET state = 'active', agent_id = $1, updated_at = $2 WHERE id = $3 AND state = 'waiting'",
+            "UPDATE conversations SET state = 'active', agent_id = $1, updated_at = $2, accepted_at = COALESCE(accepted_at, $2) WHERE id = $3 AND state = 'waiting'",
         )
         .bind(agent_id)
         .bind(now)

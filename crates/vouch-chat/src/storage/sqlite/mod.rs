@@ -15,6 +15,7 @@
 mod desk;
 mod canned;
 mod notes;
+mod attachments;
 mod readers;
 mod steps;
 mod writer;
@@ -42,6 +43,8 @@ use writer::{is_unique_violation, Writer};
 pub struct SqliteStore {
     readers: Readers,
     writer: Writer,
+    /// Where attachments' bytes are kept: `attachments/` beside the database file.
+    files: PathBuf,
 }
 
 impl SqliteStore {
@@ -68,6 +71,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             readers: Readers::new(&path),
             writer: Writer::start(&path)?,
+            files: attachments::files_dir(&path),
         })
     }
 

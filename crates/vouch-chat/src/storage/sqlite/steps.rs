@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use uuid::Uuid;
 
 use super::super::flows::Steps;
-use super::super::rows::{cols, json_text, FromColumns};
+use super::super::rows::{attachments_json, cols, json_text, FromColumns};
 use super::super::*;
 
 /// A UUID bound as its hyphenated text (how the schema stores ids), encoded on the stack.
@@ -168,10 +168,15 @@ impl Steps for SqliteSteps<'_> {
         .transpose()
     }
 
-    async fn insert_message(&mut self, m: &NewMessage, seq: i64) -> StoreResult<()> {
+    async fn insert_message(
+        &mut self,
+        m: &NewMessage,
+        seq: i64,
+        attachments: &[AttachmentMeta],
+    ) -> StoreResult<()> {
         execute(
             self.0,
-            "INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params![
                 Id::of(m.conversation_id),
                 seq,
@@ -179,10 +184,27 @@ impl Steps for SqliteSteps<'_> {
                 Id::opt(m.agent_id),
                 m.text,
                 m.client_msg_id,
-                m.sent_at
+                m.sent_at,
+                attachments_json(attachments)?
             ],
         )?;
         Ok(())
+    }
+
+    async fn link_attachment(
+        &mut self,
+        id: Uuid,
+        m: &NewMessage,
+        seq: i64,
+    ) -> StoreResult<Option<AttachmentMeta>> {
+        super::attachments::link_attachment(
+            self.0,
+            id,
+            m.conversation_id,
+            seq,
+            m.sender.as_str(),
+            m.agent_id,
+        )
     }
 
     async fn messages(&mut self, conversation_id: Uuid) -> StoreResult<Vec<Message>> {
@@ -200,8 +222,8 @@ impl Steps for SqliteSteps<'_> {
     async fn take_waiting(&mut self, id: Uuid, agent_id: Uuid, now: Millis) -> StoreResult<bool> {
         Ok(execute(
             self.0,
-            "UPDATE conversations SET state = 'active', agent_id = ?, updated_at = ? WHERE id = ? AND state = 'waiting'",
-            params![Id::of(agent_id), now, Id::of(id)],
+            "UPDATE conversations SET state = 'active', agent_id = ?, updated_at = ?, accepted_at = COALESCE(accepted_at, ?) WHERE id = ? AND state = 'waiting'",
+            params![Id::of(agent_id), now, now, Id::of(id)],
         )? == 1)
     }
 
