@@ -13,8 +13,11 @@
 pub mod agents;
 pub mod conversations;
 pub mod diagnostics;
+pub mod hours;
 pub mod limits;
+pub mod offline;
 pub mod readiness;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 
@@ -67,6 +70,8 @@ pub struct Chat {
     pub metrics: Metrics,
     /// Unlocks `GET /metrics`; without it the route answers 404.
     pub(crate) metrics_token: Option<MetricsToken>,
+    /// Email (`--smtp-url`); none: no email is sent.
+    pub(crate) mail: Option<Arc<offline::MailSetup>>,
 }
 
 impl Chat {
@@ -100,6 +105,7 @@ impl Chat {
             shutdown: tokio::sync::watch::channel(false).0,
             metrics: Metrics::new(),
             metrics_token: None,
+            mail: None,
         }
     }
 

@@ -22,9 +22,11 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod offline;
 pub mod openapi;
 pub mod pages;
 pub mod request_id;
+pub mod search;
 pub mod ws;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -61,8 +63,21 @@ pub fn router(chat: Arc<Chat>) -> Router {
             api::widget_cors,
         ));
 
+    // Routes a widget calls with its session token, CORS for that session's widget.
+    let session_routes = Router::new()
+        .route(
+            "/api/v1/chat/transcript-email",
+            post(offline::transcript_email),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            chat.clone(),
+            offline::session_cors,
+        ));
+
     Router::new()
         .merge(widget_routes)
+        .merge(session_routes)
+        .route("/api/v1/agent/search", get(search::search))
         .route("/api/v1/chat", get(ws::customer::upgrade))
         .route("/api/v1/agent/login", post(agent::login))
         .route("/api/v1/agent/logout", post(agent::logout))

@@ -47,6 +47,8 @@ use crate::storage::{ConversationState, Role, Sender};
         super::admin::create_widget,
         super::admin::update_widget,
         super::admin::verification_failures,
+        super::offline::transcript_email,
+        super::search::search,
     ),
     components(schemas(ConversationState, Sender, Role)),
     modifiers(&Security, &StorageUnavailable),

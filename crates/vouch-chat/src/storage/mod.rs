@@ -16,8 +16,10 @@
 
 mod flows;
 pub mod model;
+pub mod offline;
 pub mod postgres;
 mod rows;
+pub mod search;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -26,6 +28,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::*;
+pub use offline::{EmailKind, EmailOutcome, EmailStatus, OfflineStore, OutboxEmail};
+pub use search::{ConversationHit, SearchStore, SearchTerms};
 pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
@@ -34,6 +38,7 @@ pub mod prelude {
         AgentStore, ContactStore, ConversationStore, DiagnosticsStore, Lifecycle, SessionStore,
         SettingsStore, Store,
     };
+    pub use super::{OfflineStore, SearchStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -116,6 +121,8 @@ pub trait Store:
     + ConversationStore
     + SessionStore
     + DiagnosticsStore
+    + OfflineStore
+    + SearchStore
 {
 }
 
@@ -127,6 +134,8 @@ impl<T> Store for T where
         + ConversationStore
         + SessionStore
         + DiagnosticsStore
+        + OfflineStore
+        + SearchStore
 {
 }
 
