@@ -63,6 +63,9 @@ pub struct ChatConfig {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub mail: crate::mail::MailConfig,
 }
 
 /// Abuse limits. Defaults are generous enough for many customers behind one corporate NAT.
@@ -189,6 +192,7 @@ impl ChatConfig {
             key_refetch_interval: 60,
             metrics_token: None,
             limits: Limits::default(),
+            mail: Default::default(),
         }
     }
 

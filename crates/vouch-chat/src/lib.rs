@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod live;
+pub mod mail;
 pub mod metrics;
 mod service;
 pub mod storage;

@@ -225,6 +225,7 @@ impl ChatService {
                     .into(),
             ));
         }
+        let mail = crate::domain::offline::mail_setup(&config.mail)?;
         let store = open_store(config).await?;
         let keys = KeyFetcher::new(FetcherOptions {
             allow_private: config.allow_private_key_urls,
@@ -240,7 +241,8 @@ impl ChatService {
             config.session_ttl(),
             own,
         )
-        .with_metrics_token(config.metrics_token.clone());
+        .with_metrics_token(config.metrics_token.clone())
+        .with_mail(mail);
         let bus = match &config.nats_url {
             Some(url) => Some(Arc::new(
                 NatsBus::start(url, &config.nats_subject_prefix, chat.hub.clone())
@@ -290,6 +292,7 @@ impl ChatService {
                 tracing::warn!(not_ready = ?not_ready, "not ready at start-up");
             }
         });
+        tokio::spawn(crate::domain::offline::run_outbox(self.chat.clone()));
         let chat = self.chat.clone();
         let app = self
             .router()

@@ -76,6 +76,8 @@ pub async fn create_widget(
             auth_settings_id: Some(settings.id),
             require_auth,
             title: title.map(str::to_string),
+            business_hours: None,
+            offline_message: None,
         })
         .await
         .expect("create widget")
@@ -109,6 +111,8 @@ pub fn widget_row(origin: &str) -> Widget {
         require_auth: false,
         title: "Ask us".into(),
         created_at: now_millis(),
+        business_hours: None,
+        offline_message: String::new(),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - `chat` (feature `chat`): seeding a chat service in-process (agents, auth settings,
 //!   widgets);
 //! - [`process`]: the `vouch` binary as a child process, read until it listens;
+//! - [`smtp`]: [`SmtpReceiver`], a loopback SMTP server that keeps what it is given;
 //! - [`scratch`]: [`ScratchDatabase`], a PostgreSQL database of one test or bench run, and the
 //!   `VOUCH_TEST_*` service variables.
 //!
@@ -20,6 +21,7 @@ pub mod http;
 pub mod process;
 pub mod scratch;
 pub mod servers;
+pub mod smtp;
 pub mod ws;
 
 use std::sync::OnceLock;
@@ -31,6 +33,7 @@ use vouch_jwt::SigningKey;
 pub use http::{client_from, get_as, http_client, loopback, post_as};
 pub use scratch::{service_url, ScratchDatabase};
 pub use servers::{Counting, KeyServer};
+pub use smtp::SmtpReceiver;
 pub use ws::Ws;
 
 /// The website origin every test widget allows (a name only: nothing is ever sent there).

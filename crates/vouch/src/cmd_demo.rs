@@ -208,6 +208,8 @@ async fn ensure_widget(chat: &ChatService, portal_url: &str) -> anyhow::Result<W
         auth_settings_id: None,
         require_auth: false,
         title: Some("Contoso support".into()),
+        business_hours: None,
+        offline_message: None,
     };
     Ok(chat.create_widget(widget).await?)
 }

@@ -14,18 +14,20 @@
 //!   [`render`], their placeholders filled by plain substitution.
 
 pub mod agents;
-pub mod canned;
 pub mod attachments;
+pub mod canned;
 pub mod conversations;
 pub mod desk;
 pub mod diagnostics;
+pub mod hours;
 pub mod limits;
 pub mod notes;
-pub mod readiness;
-pub mod render;
+pub mod offline;
 pub mod ratings;
 pub mod readiness;
+pub mod render;
 pub mod reports;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 
@@ -80,6 +82,8 @@ pub struct Chat {
     pub metrics: Metrics,
     /// Unlocks `GET /metrics`; without it the route answers 404.
     pub(crate) metrics_token: Option<MetricsToken>,
+    /// Email (`--smtp-url`); none: no email is sent.
+    pub(crate) mail: Option<Arc<offline::MailSetup>>,
 }
 
 impl Chat {
@@ -114,6 +118,7 @@ impl Chat {
             shutdown: tokio::sync::watch::channel(false).0,
             metrics: Metrics::new(),
             metrics_token: None,
+            mail: None,
         }
     }
 

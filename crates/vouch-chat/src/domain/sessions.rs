@@ -60,6 +60,11 @@ pub struct WidgetConfig {
     /// How the page gets a token; null for a widget without a chat authentication setting.
     #[schema(required = true)]
     pub auth: Option<WidgetAuth>,
+    /// Inside business hours and someone available to answer.
+    pub online: bool,
+    /// What to say while offline; null: the widget's own words.
+    #[schema(required = true)]
+    pub offline_message: Option<String>,
 }
 
 /// How the widget gets a customer token.
@@ -165,7 +170,10 @@ impl Chat {
             }),
             None => None,
         };
+        let online = self.is_online(&w, now_millis()).await?;
         Ok(WidgetConfig {
+            online,
+            offline_message: Some(w.offline_message).filter(|m| !m.is_empty()),
             title: w.title,
             require_auth: w.require_auth,
             auth,
@@ -324,6 +332,7 @@ impl Chat {
                 .publish_agents(Audience::All, frames::conversation_for_agents(&summary));
             self.queue_changed(conversation.queue_id);
             self.auto_assign().await;
+            self.note_offline_start(&widget, &conversation).await;
         }
         tracing::info!(conversation = %conversation.id, verified = verified.is_some(), joined = !created, "customer session created");
         Ok(NewSession {

@@ -51,6 +51,13 @@ pub struct NewWidget {
     /// Shown in the widget's header; default: the name.
     #[schema(max_length = 200)]
     pub title: Option<String>,
+    /// `{"timezone": IANA, "days": {"mon": [["09:00","17:00"]], …}}`; null: always open. On
+    /// update, absent keeps the widget's hours.
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<serde_json::Value>,
+    /// What the widget says while offline (≤1000 characters); absent on update keeps it.
+    #[schema(max_length = 1000)]
+    pub offline_message: Option<String>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ChatError {
@@ -346,13 +353,16 @@ impl Chat {
             require_auth,
             title,
             created_at,
+            business_hours: None,
+            offline_message: String::new(),
         })
     }
 
     pub async fn create_widget_from(&self, body: &Map<String, Value>) -> Result<Widget, ChatError> {
-        let w = self
+        let mut w = self
             .validate_widget(Uuid::new_v4(), now_millis(), body)
             .await?;
+        super::offline::apply_offline_fields(&mut w, body, None)?;
         self.store.insert_widget(&w).await?;
         tracing::info!(app_id = %w.app_id, "widget created");
         Ok(w)
@@ -368,7 +378,8 @@ impl Chat {
             .get_widget(app_id)
             .await?
             .ok_or(ChatError::NotFound("widget"))?;
-        let w = self.validate_widget(app_id, old.created_at, body).await?;
+        let mut w = self.validate_widget(app_id, old.created_at, body).await?;
+        super::offline::apply_offline_fields(&mut w, body, Some(&old))?;
         self.store.update_widget(&w).await?;
         Ok(w)
     }

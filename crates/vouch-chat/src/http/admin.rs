@@ -31,6 +31,11 @@ pub struct WidgetBody {
     pub title: String,
     /// The `<script id="Microsoft_Omnichannel_LCWidget" …>` tag to paste.
     pub snippet: String,
+    /// `{"timezone", "days": {"mon": [["09:00","17:00"]], …}}`; null: always open.
+    #[schema(value_type = Option<Object>, required = true)]
+    pub business_hours: Option<crate::domain::hours::BusinessHours>,
+    /// What the widget says while offline; empty: the widget's own words.
+    pub offline_message: String,
     #[serde(serialize_with = "ser_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
@@ -47,6 +52,8 @@ impl WidgetBody {
             require_auth: w.require_auth,
             title: w.title,
             created_at: w.created_at,
+            business_hours: w.business_hours,
+            offline_message: w.offline_message,
         }
     }
 }

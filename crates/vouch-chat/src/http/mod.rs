@@ -26,11 +26,13 @@ pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod notes;
+pub mod offline;
 pub mod openapi;
 pub mod pages;
 pub mod ratings;
 pub mod reports;
 pub mod request_id;
+pub mod search;
 pub mod ws;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -73,13 +75,18 @@ pub fn router(chat: Arc<Chat>) -> Router {
             .max_attachment_bytes
             .saturating_add(attachments::MULTIPART_OVERHEAD),
     );
-    // The customer's REST routes, called from the site's origin (CORS by the session's widget).
+    // The customer's REST routes, called from the site's origin with the session token
+    // (CORS by the session's widget).
     let customer_routes = Router::new()
         .route(
             "/api/v1/chat/attachments",
             post(attachments::customer_upload).layer(upload_limit),
         )
         .route("/api/v1/chat/rating", post(ratings::rate))
+        .route(
+            "/api/v1/chat/transcript-email",
+            post(offline::transcript_email),
+        )
         .layer(axum::middleware::from_fn_with_state(
             chat.clone(),
             attachments::session_cors,
@@ -94,6 +101,7 @@ pub fn router(chat: Arc<Chat>) -> Router {
         )
         .route("/api/v1/attachments/{id}", get(attachments::get_attachment))
         .route("/api/v1/admin/reports/summary", get(reports::summary))
+        .route("/api/v1/agent/search", get(search::search))
         .route("/api/v1/chat", get(ws::customer::upgrade))
         .route("/api/v1/agent/login", post(agent::login))
         .route("/api/v1/agent/logout", post(agent::logout))

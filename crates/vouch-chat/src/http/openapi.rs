@@ -73,6 +73,8 @@ use crate::storage::{ConversationState, Role, Sender};
         super::attachments::get_attachment,
         super::ratings::rate,
         super::reports::summary,
+        super::offline::transcript_email,
+        super::search::search,
     ),
     components(schemas(ConversationState, Sender, Role)),
     modifiers(&Security, &StorageUnavailable),

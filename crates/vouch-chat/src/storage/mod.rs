@@ -20,8 +20,10 @@ pub mod attachments;
 mod flows;
 pub mod model;
 pub mod notes;
+pub mod offline;
 pub mod postgres;
 mod rows;
+pub mod search;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -40,6 +42,8 @@ pub use attachments::{
 };
 pub use model::*;
 pub use notes::{NewNote, Note, NoteStore};
+pub use offline::{EmailKind, EmailOutcome, EmailStatus, OfflineStore, OutboxEmail};
+pub use search::{ConversationHit, SearchStore, SearchTerms};
 pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
@@ -50,6 +54,7 @@ pub mod prelude {
     };
     pub use super::{CannedReplyStore, NoteStore};
     pub use super::{AttachmentStore, RatingStore, ReportStore};
+    pub use super::{OfflineStore, SearchStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -151,6 +156,8 @@ pub trait Store:
     + AttachmentStore
     + RatingStore
     + ReportStore
+    + OfflineStore
+    + SearchStore
 {
 }
 
@@ -168,6 +175,8 @@ impl<T> Store for T where
         + AttachmentStore
         + RatingStore
         + ReportStore
+        + OfflineStore
+        + SearchStore
 {
 }
 

@@ -53,6 +53,10 @@ pub struct Widget {
     pub title: String,
     #[serde(serialize_with = "ser_rfc3339")]
     pub created_at: Millis,
+    /// When the team is at work; `None`: always.
+    pub business_hours: Option<crate::domain::hours::BusinessHours>,
+    /// What the widget says while the team is offline; empty: the widget's own words.
+    pub offline_message: String,
 }
 
 impl Widget {

@@ -19,7 +19,7 @@ macro_rules! cols {
         "id, name, public_key_url, function_name, issuer, leeway_secs, key_count, created_at"
     };
     (widget) => {
-        "app_id, name, allowed_origins, auth_settings_id, require_auth, title, created_at"
+        "app_id, name, allowed_origins, auth_settings_id, require_auth, title, created_at, business_hours, offline_message"
     };
     (agent) => {
         "id, email, name, role, created_at"
@@ -195,6 +195,11 @@ impl FromColumns for Widget {
             require_auth: r.flag(4)?,
             title: r.text(5)?,
             created_at: r.int(6)?,
+            business_hours: match r.opt_text(7)? {
+                Some(s) => Some(parse_json(7, &s)?),
+                None => None,
+            },
+            offline_message: r.text(8)?,
         })
     }
 }

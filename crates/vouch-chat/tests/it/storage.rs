@@ -99,6 +99,8 @@ async fn fixtures(store: &dyn Store) -> (AuthSettings, Widget, Agent) {
         require_auth: true,
         title: "Chat".into(),
         created_at: now,
+        business_hours: None,
+        offline_message: String::new(),
     };
     store.insert_widget(&w).await.expect("widget");
     let a = Agent {

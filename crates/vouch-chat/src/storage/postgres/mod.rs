@@ -7,6 +7,8 @@ mod desk;
 mod canned;
 mod notes;
 mod attachments;
+mod offline;
+mod search;
 mod steps;
 
 use std::time::Duration;
@@ -135,7 +137,7 @@ impl SettingsStore for PgStore {
         let sql = concat!(
             "INSERT INTO widgets (",
             cols!(widget),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         );
         sqlx::query(sql)
             .bind(w.app_id)
@@ -145,6 +147,8 @@ impl SettingsStore for PgStore {
             .bind(w.require_auth)
             .bind(&w.title)
             .bind(w.created_at)
+            .bind(w.business_hours.as_ref().map(json_text).transpose()?)
+            .bind(&w.offline_message)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -152,13 +156,15 @@ impl SettingsStore for PgStore {
 
     async fn update_widget(&self, w: &Widget) -> StoreResult<()> {
         let done = sqlx::query(
-            "UPDATE widgets SET name = $1, allowed_origins = $2, auth_settings_id = $3, require_auth = $4, title = $5 WHERE app_id = $6",
+            "UPDATE widgets SET name = $1, allowed_origins = $2, auth_settings_id = $3, require_auth = $4, title = $5, business_hours = $6, offline_message = $7 WHERE app_id = $8",
         )
         .bind(&w.name)
         .bind(json_text(&w.allowed_origins)?)
         .bind(w.auth_settings_id)
         .bind(w.require_auth)
         .bind(&w.title)
+        .bind(w.business_hours.as_ref().map(json_text).transpose()?)
+        .bind(&w.offline_message)
         .bind(w.app_id)
         .execute(&self.pool)
         .await?;

@@ -16,7 +16,9 @@ mod desk;
 mod canned;
 mod notes;
 mod attachments;
+mod offline;
 mod readers;
+mod search;
 mod steps;
 mod writer;
 
@@ -195,7 +197,7 @@ impl SettingsStore for SqliteStore {
                 concat!(
                     "INSERT INTO widgets (",
                     cols!(widget),
-                    ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
                 params![
                     Id::of(w.app_id),
@@ -204,7 +206,9 @@ impl SettingsStore for SqliteStore {
                     Id::opt(w.auth_settings_id),
                     w.require_auth,
                     w.title,
-                    w.created_at
+                    w.created_at,
+                    w.business_hours.as_ref().map(json_text).transpose()?,
+                    w.offline_message
                 ],
             )?;
             Ok(())
@@ -217,13 +221,15 @@ impl SettingsStore for SqliteStore {
         self.write(move |c| {
             updated(execute(
                 c,
-                "UPDATE widgets SET name = ?, allowed_origins = ?, auth_settings_id = ?, require_auth = ?, title = ? WHERE app_id = ?",
+                "UPDATE widgets SET name = ?, allowed_origins = ?, auth_settings_id = ?, require_auth = ?, title = ?, business_hours = ?, offline_message = ? WHERE app_id = ?",
                 params![
                     w.name,
                     json_text(&w.allowed_origins)?,
                     Id::opt(w.auth_settings_id),
                     w.require_auth,
                     w.title,
+                    w.business_hours.as_ref().map(json_text).transpose()?,
+                    w.offline_message,
                     Id::of(w.app_id)
                 ],
             )? as u64)

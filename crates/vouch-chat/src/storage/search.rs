@@ -1,0 +1,97 @@
+//! Full-text search for agents over contacts (names, email, external id, username) and message
+//! text. SQLite answers from FTS5 tables kept by triggers, PostgreSQL from generated `tsvector`
+//! columns with GIN indexes (migration `20261203130000_offline_search`).
+//!
+//! The caller hands over plain words ([`SearchTerms`]); each back-end turns them into its own
+//! query syntax in one place, quoting every word, so no user text is ever read as an operator.
+//! Every word must match (AND), whole words, case-insensitively.
+
+use async_trait::async_trait;
+
+use super::rows::{Columns, FromColumns};
+use super::{Contact, Conversation, StoreResult};
+
+/// Most words a query is made of (the rest are ignored).
+pub const MAX_TERMS: usize = 16;
+
+/// The words of a search, each with at least one letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerms(Vec<String>);
+
+impl SearchTerms {
+    /// The words of `q` (split on whitespace; words without a letter or digit dropped).
+    pub fn of(q: &str) -> SearchTerms {
+        SearchTerms(
+            q.split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .take(MAX_TERMS)
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// FTS5: each word a quoted string (`"` doubled inside), which FTS5 tokenizes as a phrase;
+    /// phrases side by side must all match.
+    pub fn fts5(&self) -> String {
+        self.0
+            .iter()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// PostgreSQL: the words as plain text for `plainto_tsquery`, which reads no operators.
+    pub fn plain(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+/// A conversation with the text of its newest matching message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationHit {
+    pub conversation: Conversation,
+    pub text: String,
+}
+
+impl FromColumns for ConversationHit {
+    /// `cols!(conversation)` then the message text.
+    fn from_columns(r: &impl Columns) -> StoreResult<Self> {
+        Ok(ConversationHit {
+            conversation: Conversation::from_columns(r)?,
+            text: r.text(11)?,
+        })
+    }
+}
+
+/// Searching.
+#[async_trait]
+pub trait SearchStore: Send + Sync + 'static {
+    /// Contacts whose names, email, external id or username hold every word; most recently
+    /// seen first; at most `limit`.
+    async fn search_contacts(&self, q: &SearchTerms, limit: u32) -> StoreResult<Vec<Contact>>;
+    /// Conversations with a customer or agent message holding every word, by their newest such
+    /// message, newest first; at most `limit`.
+    async fn search_conversations(
+        &self,
+        q: &SearchTerms,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationHit>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_never_operators() {
+        let t = SearchTerms::of("  alex  AND \"x\" NEAR(a b) -- *  ");
+        assert_eq!(t.fts5(), r#""alex" "AND" """x""" "NEAR(a" "b)""#);
+        assert_eq!(t.plain(), "alex AND \"x\" NEAR(a b)");
+        assert!(SearchTerms::of(" -- ** \"\" ").is_empty());
+        assert_eq!(SearchTerms::of(&"w ".repeat(100)).0.len(), MAX_TERMS);
+    }
+}
