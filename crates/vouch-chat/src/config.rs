@@ -63,6 +63,9 @@ pub struct ChatConfig {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookFlags,
 }
 
 /// Abuse limits. Defaults are generous enough for many customers behind one corporate NAT.
@@ -176,6 +179,7 @@ impl ChatConfig {
             key_refetch_interval: 60,
             metrics_token: None,
             limits: Limits::default(),
+            webhooks: crate::webhooks::WebhookFlags::default(),
         }
     }
 

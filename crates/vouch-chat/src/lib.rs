@@ -25,6 +25,7 @@ pub mod live;
 pub mod metrics;
 mod service;
 pub mod storage;
+pub mod webhooks;
 
 pub use config::{ChatConfig, Limits};
 pub use domain::agents::NewAgent;

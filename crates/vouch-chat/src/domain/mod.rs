@@ -17,6 +17,8 @@ pub mod limits;
 pub mod readiness;
 pub mod sessions;
 pub mod settings;
+pub mod tokens;
+pub mod webhooks;
 
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -67,6 +69,8 @@ pub struct Chat {
     pub metrics: Metrics,
     /// Unlocks `GET /metrics`; without it the route answers 404.
     pub(crate) metrics_token: Option<MetricsToken>,
+    /// Webhook rules (URL addresses) and the deliverer's clock.
+    pub(crate) webhooks: webhooks::WebhookSettings,
 }
 
 impl Chat {
@@ -100,12 +104,19 @@ impl Chat {
             shutdown: tokio::sync::watch::channel(false).0,
             metrics: Metrics::new(),
             metrics_token: None,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 
     /// Serves `GET /metrics` to requests bearing this token (`--metrics-token`).
     pub(crate) fn with_metrics_token(mut self, token: Option<MetricsToken>) -> Chat {
         self.metrics_token = token;
+        self
+    }
+
+    /// Sets the webhook rules (`--allow-private-webhook-urls` …).
+    pub(crate) fn with_webhooks(mut self, w: webhooks::WebhookSettings) -> Chat {
+        self.webhooks = w;
         self
     }
 

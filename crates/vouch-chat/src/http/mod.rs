@@ -25,6 +25,8 @@ pub mod middleware;
 pub mod openapi;
 pub mod pages;
 pub mod request_id;
+pub mod tokens;
+pub mod webhooks;
 pub mod ws;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -93,6 +95,32 @@ pub fn router(chat: Arc<Chat>) -> Router {
             "/api/v1/admin/verification-failures",
             get(admin::verification_failures),
         )
+        .route(
+            "/api/v1/admin/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/admin/webhooks/{id}",
+            axum::routing::delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/admin/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/admin/webhooks/{id}/deliveries/{event_id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route(
+            "/api/v1/admin/api-tokens",
+            get(tokens::list).post(tokens::create),
+        )
+        .route(
+            "/api/v1/admin/api-tokens/{id}",
+            axum::routing::delete(tokens::delete),
+        )
+        .route("/api/v1/contacts", get(tokens::contacts))
+        .route("/api/v1/conversations", get(tokens::conversations))
         .route(
             "/livechatwidget/scripts/LiveChatBootstrapper.js",
             get(pages::widget_js),

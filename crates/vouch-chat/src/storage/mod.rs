@@ -19,6 +19,8 @@ pub mod model;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -26,7 +28,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::*;
+pub use tokens::{ApiToken, ApiTokenStore};
 pub use vouch_db::Backend;
+pub use webhooks::{Delivery, DeliveryStatus, EventType, Webhook, WebhookStore};
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
 pub mod prelude {
@@ -34,6 +38,7 @@ pub mod prelude {
         AgentStore, ContactStore, ConversationStore, DiagnosticsStore, Lifecycle, SessionStore,
         SettingsStore, Store,
     };
+    pub use super::{ApiTokenStore, WebhookStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -116,6 +121,8 @@ pub trait Store:
     + ConversationStore
     + SessionStore
     + DiagnosticsStore
+    + WebhookStore
+    + ApiTokenStore
 {
 }
 
@@ -127,6 +134,8 @@ impl<T> Store for T where
         + ConversationStore
         + SessionStore
         + DiagnosticsStore
+        + WebhookStore
+        + ApiTokenStore
 {
 }
 

@@ -10,3 +10,4 @@ mod ops;
 mod sessions;
 mod storage;
 mod support;
+mod webhooks;

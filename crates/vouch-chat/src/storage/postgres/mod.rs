@@ -4,6 +4,7 @@
 //! method is one statement on the pool.
 
 mod steps;
+mod webhooks;
 
 use std::time::Duration;
 

@@ -14,6 +14,7 @@
 
 mod readers;
 mod steps;
+mod webhooks;
 mod writer;
 
 use std::path::PathBuf;
