@@ -66,6 +66,7 @@ pub struct ChatConfig {
 
     #[command(flatten)]
     pub mail: crate::mail::MailConfig,
+    pub webhooks: crate::webhooks::WebhookFlags,
 }
 
 /// Abuse limits. Defaults are generous enough for many customers behind one corporate NAT.
@@ -193,6 +194,7 @@ impl ChatConfig {
             metrics_token: None,
             limits: Limits::default(),
             mail: Default::default(),
+            webhooks: crate::webhooks::WebhookFlags::default(),
         }
     }
 

@@ -26,6 +26,7 @@ pub mod mail;
 pub mod metrics;
 mod service;
 pub mod storage;
+pub mod webhooks;
 
 pub use config::{ChatConfig, Limits};
 pub use domain::agents::NewAgent;

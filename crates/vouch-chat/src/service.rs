@@ -22,6 +22,8 @@ pub struct ChatService {
     public_url_given: bool,
     /// The link to the other nodes (`--nats-url`).
     bus: Option<Arc<NatsBus>>,
+    /// This node's webhook delivery worker (runs while the service serves).
+    deliverer: Arc<crate::webhooks::Deliverer>,
 }
 
 /// The database URL the configuration names.
@@ -226,7 +228,20 @@ impl ChatService {
             ));
         }
         let mail = crate::domain::offline::mail_setup(&config.mail)?;
+        let webhook_options = config.webhooks.options().map_err(ChatError::Config)?;
         let store = open_store(config).await?;
+        let webhooks = crate::domain::webhooks::WebhookSettings {
+            options: webhook_options,
+            clock: Default::default(),
+        };
+        let deliverer = Arc::new(
+            crate::webhooks::Deliverer::new(
+                store.clone(),
+                webhooks.options.clone(),
+                webhooks.clock.clone(),
+            )
+            .map_err(ChatError::Config)?,
+        );
         let keys = KeyFetcher::new(FetcherOptions {
             allow_private: config.allow_private_key_urls,
             cache_ttl: std::time::Duration::from_secs(config.key_cache_ttl),
@@ -242,7 +257,8 @@ impl ChatService {
             own,
         )
         .with_metrics_token(config.metrics_token.clone())
-        .with_mail(mail);
+        .with_mail(mail)
+        .with_webhooks(webhooks);
         let bus = match &config.nats_url {
             Some(url) => Some(Arc::new(
                 NatsBus::start(url, &config.nats_subject_prefix, chat.hub.clone())
@@ -255,6 +271,7 @@ impl ChatService {
             chat: Arc::new(chat),
             public_url_given: given,
             bus,
+            deliverer,
         })
     }
 
@@ -266,6 +283,11 @@ impl ChatService {
     /// The link to the other nodes, when `--nats-url` was given.
     pub fn bus(&self) -> Option<&NatsBus> {
         self.bus.as_deref()
+    }
+
+    /// The webhook deliverer's clock (tests move it forward to reach the 24 h give-up).
+    pub fn webhook_clock(&self) -> Arc<crate::webhooks::WebhookClock> {
+        self.chat.webhooks.clock.clone()
     }
 
     /// The domain core (for tests and the CLI's diagnostics).
@@ -293,6 +315,8 @@ impl ChatService {
             }
         });
         tokio::spawn(crate::domain::offline::run_outbox(self.chat.clone()));
+        // Webhook deliveries, until shutdown.
+        tokio::spawn(self.deliverer.clone().run(self.chat.shutdown_signal()));
         let chat = self.chat.clone();
         let app = self
             .router()

@@ -30,6 +30,8 @@ pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod tokens;
+pub mod webhooks;
 
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -84,6 +86,8 @@ pub struct Chat {
     pub(crate) metrics_token: Option<MetricsToken>,
     /// Email (`--smtp-url`); none: no email is sent.
     pub(crate) mail: Option<Arc<offline::MailSetup>>,
+    /// Webhook rules (URL addresses) and the deliverer's clock.
+    pub(crate) webhooks: webhooks::WebhookSettings,
 }
 
 impl Chat {
@@ -119,12 +123,19 @@ impl Chat {
             metrics: Metrics::new(),
             metrics_token: None,
             mail: None,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 
     /// Serves `GET /metrics` to requests bearing this token (`--metrics-token`).
     pub(crate) fn with_metrics_token(mut self, token: Option<MetricsToken>) -> Chat {
         self.metrics_token = token;
+        self
+    }
+
+    /// Sets the webhook rules (`--allow-private-webhook-urls` …).
+    pub(crate) fn with_webhooks(mut self, w: webhooks::WebhookSettings) -> Chat {
+        self.webhooks = w;
         self
     }
 

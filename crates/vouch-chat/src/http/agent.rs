@@ -137,7 +137,7 @@ pub struct ListQuery {
     ))]
 pub async fn list(
     State(chat): State<AppState>,
-    _auth: AgentAuth,
+    _auth: super::tokens::Scoped<super::tokens::ConversationsRead>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Answer<ConversationList>> {
     let state = match q.state.as_deref() {
@@ -162,7 +162,7 @@ pub async fn list(
     ))]
 pub async fn detail(
     State(chat): State<AppState>,
-    _auth: AgentAuth,
+    _auth: super::tokens::Scoped<super::tokens::ConversationsRead>,
     Path(id): Path<String>,
 ) -> ApiResult<Answer<ConversationDetail>> {
     let id = path_uuid(&id, "conversation")?;

@@ -33,6 +33,8 @@ pub mod ratings;
 pub mod reports;
 pub mod request_id;
 pub mod search;
+pub mod tokens;
+pub mod webhooks;
 pub mod ws;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -175,6 +177,32 @@ pub fn router(chat: Arc<Chat>) -> Router {
             "/api/v1/admin/verification-failures",
             get(admin::verification_failures),
         )
+        .route(
+            "/api/v1/admin/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/admin/webhooks/{id}",
+            axum::routing::delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/admin/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/admin/webhooks/{id}/deliveries/{event_id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route(
+            "/api/v1/admin/api-tokens",
+            get(tokens::list).post(tokens::create),
+        )
+        .route(
+            "/api/v1/admin/api-tokens/{id}",
+            axum::routing::delete(tokens::delete),
+        )
+        .route("/api/v1/contacts", get(tokens::contacts))
+        .route("/api/v1/conversations", get(tokens::conversations))
         .route(
             "/livechatwidget/scripts/LiveChatBootstrapper.js",
             get(pages::widget_js),

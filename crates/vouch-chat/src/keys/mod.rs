@@ -18,6 +18,14 @@ pub use addr::{classify, AddressClass};
 pub use cache::{FetchStats, KeyFetcher};
 pub use diagnose::{diagnose, Finding, Severity};
 pub use fetch::{MAX_CACHE_AGE, MAX_REDIRECTS};
+// The same address rules for webhook URLs (crate::webhooks).
+pub(crate) use addr::{check_url, check_url_str};
+pub(crate) use fetch::map_reqwest;
+
+/// The guarded DNS resolver (addresses checked at connect time) for another HTTP client.
+pub(crate) fn guarded_resolver(allow_private: bool) -> std::sync::Arc<addr::GuardedResolver> {
+    std::sync::Arc::new(addr::GuardedResolver { allow_private })
+}
 
 /// The smallest RSA modulus accepted from a key URL.
 pub const MIN_RSA_BITS: usize = 2048;

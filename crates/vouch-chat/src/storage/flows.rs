@@ -19,10 +19,11 @@ use std::task::{Context, Poll, Waker};
 
 use uuid::Uuid;
 
+use super::webhooks::{outbox, OutboxSteps};
 use super::*;
 
-/// One back-end's single SQL steps, inside one transaction.
-pub(crate) trait Steps {
+/// One back-end's single SQL steps, inside one transaction (the outbox's among them).
+pub(crate) trait Steps: OutboxSteps {
     /// Locks the conversation row until the transaction ends, so appends to one conversation
     /// queue (PostgreSQL: `SELECT … FOR UPDATE`; SQLite: nothing to do, its one writer already
     /// runs one write at a time). A missing row is not an error here.
@@ -164,8 +165,10 @@ pub(crate) async fn append(s: &mut impl Steps, m: &NewMessage) -> StoreResult<Ap
         }
     }
     s.insert_message(m, seq, &attachments).await?;
+    let message = stored(m.clone(), seq, attachments);
+    outbox::message_created(s, &message).await?;
     Ok(Appended {
-        message: stored(m.clone(), seq, attachments),
+        message,
         duplicate: false,
         agent_id,
     })
@@ -192,7 +195,9 @@ pub(crate) async fn system_message(
         .await?
         .ok_or(StoreError::NotFound)?;
     s.insert_message(&m, seq, &[]).await?;
-    Ok(stored(m, seq, Vec::new()))
+    let message = stored(m, seq, Vec::new());
+    outbox::message_created(s, &message).await?;
+    Ok(message)
 }
 
 /// [`ConversationStore::accept_conversation`].
@@ -215,6 +220,7 @@ pub(crate) async fn accept(
         .conversation(id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
+    outbox::conversation_assigned(s, &conversation, now).await?;
     Ok((conversation, message))
 }
 
@@ -265,6 +271,7 @@ pub(crate) async fn end(
         .conversation(id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
+    outbox::conversation_ended(s, &conversation, activity.as_ref(), now).await?;
     Ok(Ended {
         before,
         conversation,
@@ -335,6 +342,9 @@ pub(crate) async fn start_session(
     };
     session.conversation_id = conversation.id;
     insert_session(s, &session).await?;
+    if created {
+        outbox::conversation_created(s, &conversation, contact.as_ref(), now).await?;
+    }
     Ok(SessionStarted {
         contact,
         conversation,

@@ -25,6 +25,8 @@ pub mod postgres;
 mod rows;
 pub mod search;
 pub mod sqlite;
+pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -44,7 +46,9 @@ pub use model::*;
 pub use notes::{NewNote, Note, NoteStore};
 pub use offline::{EmailKind, EmailOutcome, EmailStatus, OfflineStore, OutboxEmail};
 pub use search::{ConversationHit, SearchStore, SearchTerms};
+pub use tokens::{ApiToken, ApiTokenStore};
 pub use vouch_db::Backend;
+pub use webhooks::{Delivery, DeliveryStatus, EventType, Webhook, WebhookStore};
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
 pub mod prelude {
@@ -55,6 +59,7 @@ pub mod prelude {
     pub use super::{CannedReplyStore, NoteStore};
     pub use super::{AttachmentStore, RatingStore, ReportStore};
     pub use super::{OfflineStore, SearchStore};
+    pub use super::{ApiTokenStore, WebhookStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.
@@ -158,6 +163,8 @@ pub trait Store:
     + ReportStore
     + OfflineStore
     + SearchStore
+    + WebhookStore
+    + ApiTokenStore
 {
 }
 
@@ -177,6 +184,8 @@ impl<T> Store for T where
         + ReportStore
         + OfflineStore
         + SearchStore
+        + WebhookStore
+        + ApiTokenStore
 {
 }
 

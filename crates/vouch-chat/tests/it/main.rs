@@ -17,3 +17,4 @@ mod sessions;
 mod storage;
 mod support;
 mod upgrade;
+mod webhooks;

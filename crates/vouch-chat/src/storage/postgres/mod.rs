@@ -10,6 +10,7 @@ mod attachments;
 mod offline;
 mod search;
 mod steps;
+mod webhooks;
 
 use std::time::Duration;
 

@@ -20,6 +20,7 @@ mod offline;
 mod readers;
 mod search;
 mod steps;
+mod webhooks;
 mod writer;
 
 use std::path::PathBuf;
