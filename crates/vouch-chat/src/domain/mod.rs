@@ -15,6 +15,7 @@ pub mod conversations;
 pub mod diagnostics;
 pub mod limits;
 pub mod readiness;
+pub mod sending;
 pub mod sessions;
 pub mod settings;
 

@@ -16,6 +16,7 @@
 
 mod flows;
 pub mod model;
+pub mod pipeline;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -30,6 +31,7 @@ pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
 pub mod prelude {
+    pub use super::pipeline::AppendQueue;
     pub use super::{
         AgentStore, ContactStore, ConversationStore, DiagnosticsStore, Lifecycle, SessionStore,
         SettingsStore, Store,
@@ -116,6 +118,7 @@ pub trait Store:
     + ConversationStore
     + SessionStore
     + DiagnosticsStore
+    + pipeline::AppendQueue
 {
 }
 
@@ -127,6 +130,7 @@ impl<T> Store for T where
         + ConversationStore
         + SessionStore
         + DiagnosticsStore
+        + pipeline::AppendQueue
 {
 }
 

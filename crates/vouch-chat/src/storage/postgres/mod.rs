@@ -3,6 +3,7 @@
 //! steps ([`steps`], where the row locks that make it hold across nodes are listed); every other
 //! method is one statement on the pool.
 
+mod pipeline;
 mod steps;
 
 use std::time::Duration;

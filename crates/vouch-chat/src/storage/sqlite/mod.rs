@@ -12,6 +12,7 @@
 //! sqlx creates the file and runs the migrations (so existing databases carry on); the queries
 //! themselves use `rusqlite` — see [`writer`] for why.
 
+mod pipeline;
 mod readers;
 mod steps;
 mod writer;
