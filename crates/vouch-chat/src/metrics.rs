@@ -70,6 +70,7 @@ pub struct Metrics {
     ack_latency: HistogramVec,
     key_fetches: IntCounterVec,
     open_sockets: IntGaugeVec,
+    group_commits: prometheus::IntCounter,
     /// Serializes scrapes (the key-fetch counters are brought up to date during a scrape).
     scrape: Mutex<()>,
 }
@@ -158,6 +159,16 @@ impl Metrics {
             .register(Box::new(open_sockets.clone()))
             .unwrap_or_else(|e| unreachable!("socket gauge registered once: {e}"));
 
+        let group_commits = prometheus::IntCounter::new(
+            "vouch_chat_db_group_commits_total",
+            "Transactions the SQLite writer committed, each a group of writes (one fsync); \
+             0 on PostgreSQL, which commits each write on its own.",
+        )
+        .unwrap_or_else(|e| unreachable!("group commit counter is well-formed: {e}"));
+        registry
+            .register(Box::new(group_commits.clone()))
+            .unwrap_or_else(|e| unreachable!("group commit counter registered once: {e}"));
+
         // Series that exist from the start, so dashboards and rate() see zeros, not gaps.
         token_verifications.with_label_values(&["ok", ""]);
         // Every reason code of token verification (design.md).
@@ -195,6 +206,7 @@ impl Metrics {
             ack_latency,
             key_fetches,
             open_sockets,
+            group_commits,
             scrape: Mutex::new(()),
         }
     }
@@ -259,6 +271,16 @@ impl Metrics {
         let g = self.open_sockets.with_label_values(&[socket.as_str()]);
         g.inc();
         SocketGuard(g)
+    }
+
+    /// Brings the group commit counter up to the store's count (at each scrape, before
+    /// [`Metrics::render`]); `None` (a store that does not group) leaves it at 0.
+    pub fn group_commits(&self, total: Option<u64>) {
+        let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(total) = total {
+            let c = &self.group_commits;
+            c.inc_by(total.saturating_sub(c.get()));
+        }
     }
 
     /// The text exposition of every metric, with the key fetcher's counters brought up to date.

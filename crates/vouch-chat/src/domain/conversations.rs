@@ -5,13 +5,14 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::sending::Queued;
 use super::Chat;
 use crate::error::ChatError;
 use crate::live::frames::{self, valid_client_msg_id};
 use crate::live::hub::Audience;
 use crate::storage::{
-    now_millis, ser_rfc3339, Agent, Appended, Contact, Conversation, ConversationState, Ended,
-    Message, Millis, NewMessage, Sender, StoreError,
+    now_millis, ser_rfc3339, Agent, Contact, Conversation, ConversationState, Ended, Message,
+    Millis, NewMessage, Sender, StoreError,
 };
 
 /// Most conversations one list answers.
@@ -181,9 +182,10 @@ impl Chat {
             .await?)
     }
 
-    /// Validates, rate-limits and stores a message, then fans it out. The caller sends the `ack`
-    /// (after this returns, i.e. after the commit). A resend returns the stored message with
-    /// `duplicate = true` and is not fanned out again.
+    /// A message from a socket: checked (rules, rate) and queued for storage; the socket waits
+    /// only for the queueing. The [`Queued`] message resolves after its commit, then [`Chat::stored`]
+    /// publishes it: see
+    /// [`super::sending`].
     pub async fn send_message(
         &self,
         conversation_id: Uuid,
@@ -192,7 +194,7 @@ impl Chat {
         client_msg_id: &str,
         text: &str,
         attachments: &[Uuid],
-    ) -> Result<Appended, ChatError> {
+    ) -> Result<Queued, ChatError> {
         if !valid_client_msg_id(client_msg_id) {
             return Err(ChatError::BadClientMsgId);
         }
@@ -211,9 +213,9 @@ impl Chat {
         if !self.msg_limiter.check(&(conversation_id, sender)) {
             return Err(ChatError::TooManyMessages);
         }
-        let appended = self
+        let commit = self
             .store
-            .append_message(&NewMessage {
+            .queue_append(NewMessage {
                 conversation_id,
                 sender,
                 agent_id,
@@ -223,22 +225,12 @@ impl Chat {
                 attachments: attachments.to_vec(),
             })
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict(crate::storage::Conflict::BadAttachment) => {
-                    ChatError::BadAttachment
-                }
-                StoreError::Conflict(_) => ChatError::ConversationEnded,
-                StoreError::NotFound => ChatError::no_such_conversation(),
-                e => {
-                    tracing::error!(error = %e, conversation = %conversation_id, "storing a message failed");
-                    ChatError::MessageNotStored(e)
-                }
-            })?;
-        if !appended.duplicate {
-            self.metrics.message_stored(sender);
-            self.publish_message(&appended.message, appended.agent_id);
-        }
-        Ok(appended)
+            .map_err(|e| super::sending::not_stored(e, conversation_id))?;
+        Ok(Queued {
+            conversation_id,
+            sender,
+            commit,
+        })
     }
 
     /// An agent's message: only the assigned agent may send.
@@ -249,7 +241,7 @@ impl Chat {
         client_msg_id: &str,
         text: &str,
         attachments: &[Uuid],
-    ) -> Result<Appended, ChatError> {
+    ) -> Result<Queued, ChatError> {
         let conv = match self.conversation(conversation_id).await {
             Ok(c) => c,
             Err(e @ ChatError::NotFound(_)) => return Err(e),

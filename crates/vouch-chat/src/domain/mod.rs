@@ -28,6 +28,7 @@ pub mod readiness;
 pub mod render;
 pub mod reports;
 pub mod search;
+pub mod sending;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;
@@ -56,8 +57,12 @@ use self::limits::{LoginThrottle, RateLimiter, SocketCounter};
 /// memory (about 64 bytes a slot); a socket task drains its buffer at once unless its client
 /// stops reading, so 64 frames is far above what a live socket ever holds.
 const CONVERSATION_BUFFER: usize = 64;
-/// The same for an agent's sockets (every frame for that agent: all its conversations).
-const AGENT_BUFFER: usize = 4096;
+/// The same for an agent's sockets (every frame for that agent: all its conversations). Each
+/// agent with a socket open allocates it whole, about 100 bytes a slot: 1,024 slots are 10 s of
+/// an agent carrying 20 conversations at 5 msg/s (as long as one write may wait on a client,
+/// `SEND_TIMEOUT`, before the socket is dropped anyway), ~100 KiB an agent; 4,096 were ~400 KiB,
+/// which for 50 agents sharing 1,000 conversations was ~20 KiB of every conversation (issue 17).
+const AGENT_BUFFER: usize = 1024;
 
 /// The chat service's state: storage, the key fetcher, the live hub and the limits.
 /// Shared by every handler behind an `Arc`.

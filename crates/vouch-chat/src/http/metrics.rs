@@ -66,6 +66,7 @@ pub async fn metrics(State(chat): State<AppState>, headers: axum::http::HeaderMa
             return res;
         }
     }
+    chat.metrics.group_commits(chat.store.group_commits());
     let body = chat.metrics.render(chat.keys.stats());
     (
         [

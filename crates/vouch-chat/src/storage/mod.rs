@@ -21,6 +21,7 @@ mod flows;
 pub mod model;
 pub mod notes;
 pub mod offline;
+pub mod pipeline;
 pub mod postgres;
 mod rows;
 pub mod search;
@@ -52,6 +53,7 @@ pub use webhooks::{Delivery, DeliveryStatus, EventType, Webhook, WebhookStore};
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.
 pub mod prelude {
+    pub use super::pipeline::AppendQueue;
     pub use super::{
         AgentStore, ContactStore, ConversationStore, DeskStore, DiagnosticsStore, Lifecycle,
         SessionStore, SettingsStore, Store,
@@ -165,6 +167,7 @@ pub trait Store:
     + SearchStore
     + WebhookStore
     + ApiTokenStore
+    + pipeline::AppendQueue
 {
 }
 
@@ -186,6 +189,7 @@ impl<T> Store for T where
         + SearchStore
         + WebhookStore
         + ApiTokenStore
+        + pipeline::AppendQueue
 {
 }
 

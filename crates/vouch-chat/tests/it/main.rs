@@ -13,6 +13,7 @@ mod limits;
 mod offline;
 mod ops;
 mod search;
+mod pipeline;
 mod sessions;
 mod storage;
 mod support;

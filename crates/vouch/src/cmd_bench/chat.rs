@@ -9,6 +9,12 @@
 //! `/proc/<pid>/stat`, the service being a child process), and its RSS per idle customer socket
 //! (RSS before and after opening K sockets on already created sessions). One JSON line on stdout.
 //!
+//! With `--echo` every agent answers each customer message at once (an echo): the round trip is
+//! then the customer's send → the answer on the customer's socket, and both directions count as
+//! relayed messages. With `--baseline` the same load client drives, in the same run and after
+//! vouch, the Node.js `ws` relay of `bench/node-relay` (no authentication, no storage, no acks:
+//! [`super::relay`]), and its figures are printed beside vouch's with the ratios.
+//!
 //! With `--nodes N` (PostgreSQL + NATS) customers of pair i are on node i mod N and their agent
 //! on node (i+1) mod N, so with N ≥ 2 every message crosses nodes; server CPU is the sum over the
 //! nodes, RSS per idle socket is node 0's. Before the N-node run the same load runs on one
@@ -41,15 +47,10 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Concurrent HTTP requests / socket opens while setting up.
 const SETUP_CONCURRENCY: usize = 32;
 
-/// Issue 7's baseline: a minimal Node.js `ws` relay (no authentication, no persistence) at
-/// 1,000 pairs × 5 msg/s on this kind of machine (2 cores).
-const NODE_P50_MS: f64 = 0.64;
-const NODE_P99_MS: f64 = 4.0;
-const NODE_CPU_US_PER_MSG: f64 = 25.8;
-const NODE_IDLE_CONN_KB: [f64; 2] = [7.0, 11.0];
-/// Issue 7's targets for vouch, authenticated and durable.
+/// Issue 17's targets for vouch, authenticated and durable: p99 round trip, server CPU per
+/// relayed message against the Node.js relay's in the same run (`--baseline`), memory per pair.
 const TARGET_P99_MS: f64 = 10.0;
-const TARGET_CPU_US_PER_MSG: f64 = 25.0;
+const TARGET_CPU_VS_NODE: f64 = 2.0;
 const TARGET_IDLE_CONN_KB: f64 = 16.0;
 
 #[derive(Args, Debug)]
@@ -71,6 +72,21 @@ pub struct ChatBenchArgs {
     /// at most 10,000).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     idle: u32,
+    /// Agents answer every customer message at once; the round trip is the customer's send →
+    /// the answer on its socket.
+    #[arg(long)]
+    echo: bool,
+    /// Then drive the Node.js `ws` relay of bench/node-relay with the same load, in the same run,
+    /// and print its figures beside vouch's with the ratios.
+    #[arg(long)]
+    baseline: bool,
+    /// The relay's directory [default: bench/node-relay of the current directory, else of the
+    /// checkout vouch was built from].
+    #[arg(long, value_name = "DIR")]
+    relay_dir: Option<std::path::PathBuf>,
+    /// The Node.js binary that runs the relay.
+    #[arg(long, value_name = "PATH", default_value = "node")]
+    node: std::path::PathBuf,
     #[command(flatten)]
     nodes: NodesArgs,
     #[command(flatten)]
@@ -93,23 +109,93 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<()> {
     };
     let mut report = run_once(&args, &topology, agents, args.idle).await?;
     add_baseline(&mut report, baseline.as_ref());
+    let node = if args.baseline {
+        let dir = args
+            .relay_dir
+            .clone()
+            .unwrap_or_else(super::relay::default_dir);
+        match super::relay::unavailable(&args.node, &dir).await {
+            Some(why) => {
+                eprintln!("bench: the Node.js relay is not measured in this run: {why}");
+                Err(why)
+            }
+            None => {
+                eprintln!(
+                    "bench: the same load through the Node.js relay ({})",
+                    dir.display()
+                );
+                Ok(measure_relay(&args, &dir, agents).await?)
+            }
+        }
+    } else {
+        Err("not asked (--baseline)".to_string())
+    };
+    add_node(&mut report, &node);
     println!("{report}");
+    let direction = if args.echo {
+        "customer → agent → customer (echo)"
+    } else {
+        "customer → agent"
+    };
     eprintln!(
-        "chat: {} node(s) on {}; {} msgs/s relayed ({} pairs × {}/s, customer → agent, {} agents); round trip p50 {} ms p99 {} ms \
-         (Node ws relay {NODE_P50_MS} / {NODE_P99_MS}; target p99 ≤ {TARGET_P99_MS}); ack p99 {} ms; \
-         {} µs server CPU per message (Node {NODE_CPU_US_PER_MSG}; target ≤ {TARGET_CPU_US_PER_MSG}); \
-         {} KiB RSS per idle socket (Node 7–11 KB; target ≤ {TARGET_IDLE_CONN_KB})",
+        "chat: {} node(s) on {}; {} pairs × {}/s, {direction}, {} agents",
         topology.nodes,
         report["backend"].as_str().unwrap_or("?"),
-        report["relayed_msgs_per_s"],
         args.pairs,
         args.rate,
         agents,
-        report["round_trip_ms"]["p50"],
-        report["round_trip_ms"]["p99"],
-        report["ack_ms"]["p99"],
-        report["server_cpu_us_per_msg"],
-        report["rss_per_idle_conn_kib"],
+    );
+    let n = &report["node_relay"];
+    let v = &report["vs_node"];
+    for (what, ours, theirs, ratio) in [
+        (
+            "relayed msgs/s",
+            &report["relayed_msgs_per_s"],
+            &n["relayed_msgs_per_s"],
+            &v["msgs_per_s"],
+        ),
+        (
+            "round trip p50 ms",
+            &report["round_trip_ms"]["p50"],
+            &n["round_trip_ms"]["p50"],
+            &v["p50"],
+        ),
+        (
+            "round trip p99 ms",
+            &report["round_trip_ms"]["p99"],
+            &n["round_trip_ms"]["p99"],
+            &v["p99"],
+        ),
+        (
+            "ack p99 ms",
+            &report["ack_ms"]["p99"],
+            &Value::Null,
+            &Value::Null,
+        ),
+        (
+            "server CPU µs/relayed msg",
+            &report["server_cpu_us_per_msg"],
+            &n["server_cpu_us_per_msg"],
+            &v["cpu"],
+        ),
+        (
+            "RSS KiB per pair (loaded)",
+            &report["rss_per_pair_kib"],
+            &n["rss_per_pair_kib"],
+            &v["rss_per_pair"],
+        ),
+        (
+            "RSS KiB per idle socket",
+            &report["rss_per_idle_conn_kib"],
+            &Value::Null,
+            &Value::Null,
+        ),
+    ] {
+        eprintln!("chat: {what:<28} vouch {ours:<10} node {theirs:<10} ratio {ratio}");
+    }
+    eprintln!(
+        "chat: targets: p99 ≤ {TARGET_P99_MS} ms, CPU ≤ {TARGET_CPU_VS_NODE}× Node's, \
+         ≤ {TARGET_IDLE_CONN_KB} KiB per pair"
     );
     if baseline.is_some() {
         eprintln!(
@@ -205,9 +291,11 @@ struct Incoming<'a> {
     text: Option<&'a str>,
     #[serde(default, borrow)]
     client_msg_id: Option<&'a str>,
+    #[serde(default, borrow)]
+    conversation_id: Option<&'a str>,
 }
 
-/// When everyone sends and stops (all tasks share one clock).
+/// When everyone sends and stops (all tasks share one clock), and what the server answers.
 #[derive(Clone, Copy)]
 struct Plan {
     /// Send times travel in the message text as microseconds since this instant.
@@ -217,6 +305,192 @@ struct Plan {
     hard_stop: Instant,
     period: Duration,
     pairs: usize,
+    /// Agents answer every customer message.
+    echo: bool,
+    /// The server acknowledges sends (vouch does; the Node.js relay does not).
+    acks: bool,
+}
+
+impl Plan {
+    fn new(args: &ChatBenchArgs, acks: bool) -> Plan {
+        let base = Instant::now();
+        let start = base + Duration::from_millis(300);
+        let end = start + Duration::from_secs(args.duration);
+        Plan {
+            base,
+            start,
+            end,
+            hard_stop: end + DRAIN,
+            period: Duration::from_secs(1) / args.rate,
+            pairs: args.pairs as usize,
+            echo: args.echo,
+            acks,
+        }
+    }
+}
+
+/// What one load run measured, whichever server relayed it.
+struct Driven {
+    c: CustomerOut,
+    /// Customer messages the agents got, and their one-way latencies.
+    to_agents: u64,
+    one_way: Samples,
+    agent_closes: Vec<String>,
+    wall: f64,
+    /// (user + system, system) CPU µs of the server processes during the load.
+    server_cpu: Option<(f64, f64)>,
+    client_cpu: Option<f64>,
+    by_thread: Value,
+}
+
+impl Driven {
+    /// Every message relayed: customer → agent, and with `--echo` the answers too.
+    fn relayed(&self) -> u64 {
+        self.to_agents + self.c.echoed
+    }
+
+    fn cpu_per_msg(&self) -> Option<f64> {
+        let relayed = self.relayed();
+        self.server_cpu
+            .filter(|_| relayed > 0)
+            .map(|(us, _)| round(us / relayed as f64, 1))
+    }
+}
+
+/// Runs the load on open sockets (customers in pair order; agents) and measures it, the servers'
+/// CPU from `/proc/<pid>/stat` of `pids`.
+async fn drive(
+    plan: Plan,
+    customers: Vec<Ws>,
+    agents: Vec<Ws>,
+    pids: Option<&[u32]>,
+) -> anyhow::Result<Driven> {
+    let to_agents = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let agent_tasks: Vec<_> = agents
+        .into_iter()
+        .map(|ws| tokio::spawn(agent(ws, plan, to_agents.clone(), stop_rx.clone())))
+        .collect();
+    let customer_tasks: Vec<_> = customers
+        .into_iter()
+        .enumerate()
+        .map(|(i, ws)| tokio::spawn(customer(ws, i, plan)))
+        .collect();
+    tokio::time::sleep_until(plan.start).await;
+    let own_pid = std::process::id();
+    let cpu0 = (nodes_cpu(pids), cpu_micros(own_pid));
+    let threads0 = pids.and_then(nodes_thread_cpu);
+
+    let mut c = CustomerOut::default();
+    for t in customer_tasks {
+        c.add(t.await?);
+    }
+    while to_agents.load(Ordering::Relaxed) < c.sent && Instant::now() < plan.hard_stop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop_tx.send(true);
+    let mut one_way = Samples::default();
+    let mut relayed = 0u64;
+    let mut agent_closes = Vec::new();
+    for t in agent_tasks {
+        let out = t.await?;
+        relayed += out.relayed;
+        one_way.extend(out.rtts);
+        agent_closes.extend(out.closed);
+    }
+    let wall = plan.start.elapsed().as_secs_f64();
+    let cpu1 = (nodes_cpu(pids), cpu_micros(own_pid));
+    let threads1 = pids.and_then(nodes_thread_cpu);
+    let all_relayed = relayed + c.echoed;
+    // Where the server's time went, per thread name: the SQLite writer (durable writes: WAL
+    // writes and fsyncs), its checkpointer, and tokio's workers (sockets, frames, fan-out).
+    let by_thread = match (threads0, threads1) {
+        (Some(a), Some(b)) if all_relayed > 0 => Value::Object(
+            b.iter()
+                .map(|(name, us)| {
+                    let used = us.saturating_sub(a.get(name).copied().unwrap_or(0));
+                    (
+                        name.clone(),
+                        json!(round(used as f64 / all_relayed as f64, 1)),
+                    )
+                })
+                .collect(),
+        ),
+        _ => Value::Null,
+    };
+    let server_cpu = match (cpu0.0, cpu1.0) {
+        (Some(a), Some(b)) => {
+            let sys = b.1.saturating_sub(a.1) as f64;
+            Some((b.0.saturating_sub(a.0) as f64 + sys, sys))
+        }
+        _ => None,
+    };
+    let client_cpu = match (cpu0.1, cpu1.1) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
+        _ => None,
+    };
+    Ok(Driven {
+        c,
+        to_agents: relayed,
+        one_way,
+        agent_closes,
+        wall,
+        server_cpu,
+        client_cpu,
+        by_thread,
+    })
+}
+
+/// The figures both servers report, from one load run.
+fn figures(
+    d: Driven,
+    args: &ChatBenchArgs,
+    rss_before: Option<u64>,
+    rss_after: Option<u64>,
+) -> Value {
+    let pairs = args.pairs as usize;
+    let secs = args.duration as f64;
+    let relayed = d.relayed();
+    let cpu_per_msg = d.cpu_per_msg();
+    let (round_trip, samples, one_way) = if args.echo {
+        let n = d.c.echo_rtts.len();
+        (d.c.echo_rtts.summary_ms(), n, d.one_way.summary_ms())
+    } else {
+        let n = d.one_way.len();
+        (d.one_way.summary_ms(), n, Value::Null)
+    };
+    let rss_per_pair = rss_before
+        .zip(rss_after)
+        .map(|(b, a)| round(a.saturating_sub(b) as f64 / pairs as f64, 2));
+    json!({
+        "sent": d.c.sent,
+        "acked": d.c.acked,
+        "relayed": relayed,
+        "relayed_to_agents": d.to_agents,
+        "relayed_to_customers": d.c.echoed,
+        "undelivered_at_stop": d.c.sent.saturating_sub(d.to_agents),
+        "unanswered_at_stop": if args.echo { json!(d.to_agents.saturating_sub(d.c.echoed)) } else { Value::Null },
+        "unacked": d.c.unacked,
+        "error_frames": d.c.errors,
+        "first_error": d.c.first_error,
+        "customer_sockets_closed": d.c.closed,
+        "agent_sockets_closed": d.agent_closes,
+        "relayed_msgs_per_s": round(relayed as f64 / secs, 1),
+        "round_trip_ms": round_trip,
+        "round_trip_samples": samples,
+        "one_way_ms": one_way,
+        "ack_ms": if args.echo || d.c.acked > 0 { d.c.acks.summary_ms() } else { Value::Null },
+        "server_cpu_us_per_msg": cpu_per_msg,
+        "server_cpu_us_per_msg_by_thread": d.by_thread,
+        "server_cpu_cores": d.server_cpu.map(|(us, _)| round(us / 1e6 / d.wall, 2)),
+        "server_cpu_system_share": d.server_cpu
+            .filter(|(all, _)| *all > 0.0)
+            .map(|(all, sys)| round(sys / all, 2)),
+        "load_generator_cpu_cores": d.client_cpu.map(|us| round(us / 1e6 / d.wall, 2)),
+        "rss_before_load_kib": rss_before,
+        "rss_after_load_kib": rss_after,
+        "rss_per_pair_kib": rss_per_pair,
+    })
 }
 
 async fn measure(
@@ -250,8 +524,7 @@ async fn measure(
         .await
         .into_iter()
         .collect::<anyhow::Result<Vec<()>>>()?;
-    let relayed_total = Arc::new(AtomicU64::new(0));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let rss_before = server.pid().and_then(rss_kib);
     let mut agent_sockets = Vec::with_capacity(agents);
     for a in 0..agents {
         agent_sockets.push(server.connect_agent(agent_node(a, nodes), a).await?);
@@ -259,86 +532,16 @@ async fn measure(
     let customers = open_customers(server, &sessions, |i| customer_node(i, nodes)).await?;
 
     // 3. The load.
-    let base = Instant::now();
-    let start = base + Duration::from_millis(300);
-    let end = start + Duration::from_secs(args.duration);
-    let plan = Plan {
-        base,
-        start,
-        end,
-        hard_stop: end + DRAIN,
-        period: Duration::from_secs(1) / args.rate,
-        pairs,
-    };
-    let agent_tasks: Vec<_> = agent_sockets
-        .into_iter()
-        .map(|ws| tokio::spawn(agent(ws, plan, relayed_total.clone(), stop_rx.clone())))
-        .collect();
-    let customer_tasks: Vec<_> = customers
-        .into_iter()
-        .enumerate()
-        .map(|(i, ws)| tokio::spawn(customer(ws, i, plan)))
-        .collect();
-    tokio::time::sleep_until(start).await;
     let pids = server.pids();
-    let own_pid = std::process::id();
-    let cpu0 = (nodes_cpu(pids.as_deref()), cpu_micros(own_pid));
-    let threads0 = pids.as_deref().and_then(nodes_thread_cpu);
-
-    let mut c = CustomerOut::default();
-    for t in customer_tasks {
-        c.add(t.await?);
-    }
-    while relayed_total.load(Ordering::Relaxed) < c.sent && Instant::now() < plan.hard_stop {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let _ = stop_tx.send(true);
-    let mut rtts = Samples::default();
-    let mut relayed = 0u64;
-    let mut agent_closes = Vec::new();
-    for t in agent_tasks {
-        let out = t.await?;
-        relayed += out.relayed;
-        rtts.extend(out.rtts);
-        agent_closes.extend(out.closed);
-    }
-    let wall = start.elapsed().as_secs_f64();
-    let cpu1 = (nodes_cpu(pids.as_deref()), cpu_micros(own_pid));
-    let threads1 = pids.as_deref().and_then(nodes_thread_cpu);
-    // Where the server's time went, per thread name: the SQLite writer (durable writes: WAL
-    // writes and fsyncs), its checkpointer, and tokio's workers (sockets, frames, fan-out).
-    let by_thread = match (threads0, threads1) {
-        (Some(a), Some(b)) if relayed > 0 => Value::Object(
-            b.iter()
-                .map(|(name, us)| {
-                    let used = us.saturating_sub(a.get(name).copied().unwrap_or(0));
-                    (name.clone(), json!(round(used as f64 / relayed as f64, 1)))
-                })
-                .collect(),
-        ),
-        _ => Value::Null,
-    };
-    let (server_cpu, server_sys) = match (cpu0.0, cpu1.0) {
-        (Some(a), Some(b)) => {
-            let sys = b.1.saturating_sub(a.1) as f64;
-            (Some(b.0.saturating_sub(a.0) as f64 + sys), Some(sys))
-        }
-        _ => (None, None),
-    };
-    let client_cpu = match (cpu0.1, cpu1.1) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
-        _ => None,
-    };
-    let cpu_per_msg = server_cpu
-        .filter(|_| relayed > 0)
-        .map(|us| round(us / relayed as f64, 1));
-    let rtt_samples = rtts.len();
-    let round_trip = rtts.summary_ms();
-    let ack = std::mem::take(&mut c.acks).summary_ms();
-    let secs = args.duration as f64;
-    let rss_per_idle = idle.get("per_conn_kib").cloned().unwrap_or(Value::Null);
-    let p99 = round_trip["p99"].as_f64();
-    Ok(json!({
+    let d = drive(
+        Plan::new(args, true),
+        customers,
+        agent_sockets,
+        pids.as_deref(),
+    )
+    .await?;
+    let rss_after = server.pid().and_then(rss_kib);
+    let mut out = json!({
         "bench": "chat",
         "build": profile(),
         "cores": std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -346,54 +549,120 @@ async fn measure(
         "backend": server.backend(),
         "pairs": pairs,
         "rate_per_pair": args.rate,
-        "direction": "customer_to_agent",
+        "direction": if args.echo { "customer_to_agent_and_back" } else { "customer_to_agent" },
         "agents": agents,
         "agent_sockets": agents,
         "customer_sockets": pairs,
         "duration_s": args.duration,
         "offered_msgs_per_s": pairs as u64 * u64::from(args.rate),
-        "sent": c.sent,
-        "acked": c.acked,
-        "relayed": relayed,
-        "undelivered_at_stop": c.sent.saturating_sub(relayed),
-        "unacked": c.unacked,
-        "error_frames": c.errors,
-        "first_error": c.first_error,
-        "customer_sockets_closed": c.closed,
-        "agent_sockets_closed": agent_closes,
-        "relayed_msgs_per_s": round(relayed as f64 / secs, 1),
-        "round_trip_ms": round_trip,
-        "round_trip_samples": rtt_samples,
-        "ack_ms": ack,
-        "server_cpu_us_per_msg": cpu_per_msg,
-        "server_cpu_us_per_msg_by_thread": by_thread,
-        "server_cpu_cores": server_cpu.map(|us| round(us / 1e6 / wall, 2)),
-        "server_cpu_system_share": server_cpu
-            .zip(server_sys)
-            .filter(|(all, _)| *all > 0.0)
-            .map(|(all, sys)| round(sys / all, 2)),
-        "load_generator_cpu_cores": client_cpu.map(|us| round(us / 1e6 / wall, 2)),
         "server_rss_kib": server.pid().and_then(rss_kib),
         "server_rss_kib_per_node": pids
             .as_deref()
             .map(|p| p.iter().map(|pid| rss_kib(*pid)).collect::<Vec<_>>()),
         "idle": idle,
-        "rss_per_idle_conn_kib": rss_per_idle,
-        "baseline_node_ws_relay": {
-            "p50_ms": NODE_P50_MS, "p99_ms": NODE_P99_MS,
-            "cpu_us_per_msg": NODE_CPU_US_PER_MSG, "idle_conn_kb": NODE_IDLE_CONN_KB,
-            "note": "1,000 pairs × 5 msg/s, no authentication, no persistence, 2 cores",
-        },
-        "targets": {
-            "p99_ms": TARGET_P99_MS, "cpu_us_per_msg": TARGET_CPU_US_PER_MSG,
-            "idle_conn_kb": TARGET_IDLE_CONN_KB,
-        },
-        "meets_targets": {
-            "p99": p99.map(|p| p <= TARGET_P99_MS),
-            "cpu": cpu_per_msg.map(|c| c <= TARGET_CPU_US_PER_MSG),
-            "idle_conn": rss_per_idle.as_f64().map(|k| k <= TARGET_IDLE_CONN_KB),
-        },
-    }))
+    });
+    let rss_per_idle = idle.get("per_conn_kib").cloned().unwrap_or(Value::Null);
+    if let (Some(o), Value::Object(f)) =
+        (out.as_object_mut(), figures(d, args, rss_before, rss_after))
+    {
+        o.extend(f);
+        let p99 = o["round_trip_ms"]["p99"].as_f64();
+        o.insert("rss_per_idle_conn_kib".into(), rss_per_idle.clone());
+        o.insert(
+            "targets".into(),
+            json!({
+                "p99_ms": TARGET_P99_MS, "cpu_vs_node": TARGET_CPU_VS_NODE,
+                "idle_conn_kb": TARGET_IDLE_CONN_KB,
+            }),
+        );
+        o.insert(
+            "meets_targets".into(),
+            json!({
+                "p99": p99.map(|p| p <= TARGET_P99_MS),
+                "idle_conn": rss_per_idle.as_f64().map(|k| k <= TARGET_IDLE_CONN_KB),
+            }),
+        );
+    }
+    Ok(out)
+}
+
+/// The same load through the Node.js relay: conversation `p<i>` for pair i, held by agent
+/// i mod `agents`.
+async fn measure_relay(
+    args: &ChatBenchArgs,
+    dir: &std::path::Path,
+    agents: usize,
+) -> anyhow::Result<Value> {
+    let pairs = args.pairs as usize;
+    let logs = super::tempdir()?;
+    let relay = super::relay::NodeRelay::start(&args.node, dir, &logs).await?;
+    let result = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rss_before = rss_kib(relay.pid);
+        let mut agent_sockets = Vec::with_capacity(agents);
+        for a in 0..agents {
+            let ids: Vec<String> = (a..pairs)
+                .step_by(agents)
+                .map(|i| format!("p{i}"))
+                .collect();
+            agent_sockets.push(relay.agent(&ids).await?);
+        }
+        let ids: Vec<String> = (0..pairs).map(|i| format!("p{i}")).collect();
+        let customers = stream::iter(ids.iter())
+            .map(|id| relay.customer(id))
+            .buffered(SETUP_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let pids = [relay.pid];
+        let d = drive(
+            Plan::new(args, false),
+            customers,
+            agent_sockets,
+            Some(&pids),
+        )
+        .await?;
+        let rss_after = rss_kib(relay.pid);
+        Ok(figures(d, args, rss_before, rss_after))
+    }
+    .await;
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(&logs);
+    result
+}
+
+/// Puts the Node.js relay's figures (or why it was not measured) into the report, and the
+/// ratios vouch / Node of each.
+fn add_node(report: &mut Value, node: &Result<Value, String>) {
+    let (figures, ratios, skipped) = match node {
+        Ok(n) => {
+            let ratio = |ours: &Value, theirs: &Value| -> Value {
+                match (ours.as_f64(), theirs.as_f64()) {
+                    (Some(a), Some(b)) if b > 0.0 => json!(round(a / b, 2)),
+                    _ => Value::Null,
+                }
+            };
+            let ratios = json!({
+                "msgs_per_s": ratio(&report["relayed_msgs_per_s"], &n["relayed_msgs_per_s"]),
+                "p50": ratio(&report["round_trip_ms"]["p50"], &n["round_trip_ms"]["p50"]),
+                "p99": ratio(&report["round_trip_ms"]["p99"], &n["round_trip_ms"]["p99"]),
+                "cpu": ratio(&report["server_cpu_us_per_msg"], &n["server_cpu_us_per_msg"]),
+                "rss_per_pair": ratio(&report["rss_per_pair_kib"], &n["rss_per_pair_kib"]),
+            });
+            (n.clone(), ratios, Value::Null)
+        }
+        Err(why) => (Value::Null, Value::Null, json!(why)),
+    };
+    let cpu_ok = ratios["cpu"].as_f64().map(|r| r <= TARGET_CPU_VS_NODE);
+    if let Some(obj) = report.as_object_mut() {
+        obj.insert("node_relay".into(), figures);
+        obj.insert("vs_node".into(), ratios);
+        obj.insert("node_relay_skipped".into(), skipped);
+        if let Some(m) = obj.get_mut("meets_targets").and_then(Value::as_object_mut) {
+            m.insert("cpu_vs_node".into(), json!(cpu_ok));
+        }
+    }
 }
 
 /// Customer tokens for `count` distinct subjects `prefix-i`, signed on every core.
@@ -514,8 +783,11 @@ async fn idle_rss(server: &BenchServer, pid: u32, k: usize, run_id: &str) -> any
 #[derive(Default)]
 struct CustomerOut {
     acks: Samples,
+    /// Round trips of the agents' answers (`--echo`).
+    echo_rtts: Samples,
     sent: u64,
     acked: u64,
+    echoed: u64,
     unacked: u64,
     errors: u64,
     first_error: Option<String>,
@@ -525,8 +797,10 @@ struct CustomerOut {
 impl CustomerOut {
     fn add(&mut self, o: CustomerOut) {
         self.acks.extend(o.acks);
+        self.echo_rtts.extend(o.echo_rtts);
         self.sent += o.sent;
         self.acked += o.acked;
+        self.echoed += o.echoed;
         self.unacked += o.unacked;
         self.errors += o.errors;
         self.closed += o.closed;
@@ -536,19 +810,22 @@ impl CustomerOut {
     }
 }
 
-/// The number `n` of this customer's `client_msg_id` `c<idx>-<n>`.
+/// The number `n` of this customer's `client_msg_id` `c<idx>-<n>` (or of its echo's,
+/// `ec<idx>-<n>`).
 fn msg_number(client_msg_id: &str) -> Option<u64> {
     client_msg_id.rsplit('-').next()?.parse().ok()
 }
 
 /// Sends every `plan.period` from `plan.start` (staggered by index) until `plan.end`, then waits
-/// for the outstanding acks (at most until `plan.hard_stop`).
+/// for the outstanding acks and answers (at most until `plan.hard_stop`).
 async fn customer(ws: Ws, idx: usize, plan: Plan) -> CustomerOut {
     let (mut sink, mut stream) = ws.split();
     let offset = plan.period.mul_f64(idx as f64 / plan.pairs as f64);
     let mut tick = tokio::time::interval_at(plan.start + offset, plan.period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // Sends waiting for their ack, and for their answer (`--echo`).
     let mut pending: HashMap<u64, Instant> = HashMap::new();
+    let mut answers: HashMap<u64, Instant> = HashMap::new();
     let mut out = CustomerOut::default();
     let mut sending = true;
     let mut n = 0u64;
@@ -559,7 +836,7 @@ async fn customer(ws: Ws, idx: usize, plan: Plan) -> CustomerOut {
             at = tick.tick(), if sending => {
                 if at >= plan.end {
                     sending = false;
-                    if pending.is_empty() {
+                    if pending.is_empty() && answers.is_empty() {
                         break;
                     }
                     continue;
@@ -570,7 +847,12 @@ async fn customer(ws: Ws, idx: usize, plan: Plan) -> CustomerOut {
                     r#"{{"type":"send","client_msg_id":"c{idx}-{n}","text":"bench {}"}}"#,
                     now.duration_since(plan.base).as_micros()
                 );
-                pending.insert(n, now);
+                if plan.acks {
+                    pending.insert(n, now);
+                }
+                if plan.echo {
+                    answers.insert(n, now);
+                }
                 if sink.send(Message::text(frame)).await.is_err() {
                     out.closed += 1;
                     break;
@@ -595,6 +877,14 @@ async fn customer(ws: Ws, idx: usize, plan: Plan) -> CustomerOut {
                             out.acked += 1;
                         }
                     }
+                    Ok(f) if f.kind == "message" && f.sender == Some("agent") => {
+                        if let Some(sent_at) =
+                            f.client_msg_id.and_then(msg_number).and_then(|k| answers.remove(&k))
+                        {
+                            out.echo_rtts.push(sent_at.elapsed().as_micros());
+                            out.echoed += 1;
+                        }
+                    }
                     Ok(f) if f.kind == "error" => {
                         out.errors += 1;
                         if out.first_error.is_none() {
@@ -602,12 +892,13 @@ async fn customer(ws: Ws, idx: usize, plan: Plan) -> CustomerOut {
                         }
                         if let Some(k) = f.client_msg_id.and_then(msg_number) {
                             pending.remove(&k);
+                            answers.remove(&k);
                         }
                     }
                     Ok(_) => {}
                     Err(_) => out.errors += 1,
                 }
-                if !sending && pending.is_empty() {
+                if !sending && pending.is_empty() && answers.is_empty() {
                     break;
                 }
             }
@@ -625,8 +916,9 @@ struct AgentOut {
     closed: Option<String>,
 }
 
-/// Reads the agent's socket: every customer `message` frame is one relayed message, its round
-/// trip the time since the send time carried in its text.
+/// Reads the agent's socket: every customer `message` frame is one relayed message, its one-way
+/// time the time since the send time carried in its text. With `--echo` the agent answers it at
+/// once with the same text (`client_msg_id` `e` + the customer's).
 async fn agent(
     mut ws: Ws,
     plan: Plan,
@@ -659,6 +951,16 @@ async fn agent(
                     out.rtts.push(now.saturating_sub(sent));
                     out.relayed += 1;
                     relayed_total.fetch_add(1, Ordering::Relaxed);
+                    if let (true, Some(conv), Some(cid), Some(text)) =
+                        (plan.echo, f.conversation_id, f.client_msg_id, f.text)
+                    {
+                        let answer = json!({"type": "send", "conversation_id": conv,
+                            "client_msg_id": format!("e{cid}"), "text": text});
+                        if let Err(e) = ws.send(Message::text(answer.to_string())).await {
+                            out.closed = Some(e.to_string());
+                            break;
+                        }
+                    }
                 }
                 Some(Ok(Message::Close(frame))) => {
                     out.closed = Some(frame.map_or_else(

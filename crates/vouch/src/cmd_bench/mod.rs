@@ -3,7 +3,9 @@
 //!
 //! * [`token`]: `/token` over HTTP beside raw RSA-2048 signing and the blog's Node.js app, all
 //!   in the same run (issues 3, 17).
-//! * [`chat`]: customer → agent relay through a real `vouch chat` child process (issue 7).
+//! * [`chat`]: customer → agent (and back, `--echo`) relay through a real `vouch chat` child
+//!   process (issue 7), beside the Node.js relay of `bench/node-relay` in the same run (issue 17).
+//! * [`relay`]: that Node.js relay as a child process.
 //! * [`sessions`]: widget session creations/s beside raw token verification (issue 7).
 //! * [`topology`]: where the service under test comes from and what its nodes share.
 //! * [`server`]: the chat service under test (child processes, or one already running on
@@ -13,6 +15,7 @@
 
 mod chat;
 mod procstat;
+mod relay;
 mod server;
 mod sessions;
 mod stats;

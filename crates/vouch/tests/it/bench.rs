@@ -90,12 +90,74 @@ fn bench_chat_relays_real_messages_and_reports_every_figure() {
     number(&v, "/rss_per_idle_conn_kib");
     assert_eq!(count(&v["idle"], "sockets"), 20);
     assert!(count(&v, "server_rss_kib") > 0, "{v}");
-    number(&v, "/baseline_node_ws_relay/p50_ms");
-    number(&v, "/baseline_node_ws_relay/p99_ms");
-    number(&v, "/baseline_node_ws_relay/cpu_us_per_msg");
+    number(&v, "/rss_per_pair_kib");
+    assert!(
+        v["node_relay"].is_null(),
+        "no --baseline, no Node figures: {v}"
+    );
+    assert!(v["node_relay_skipped"].is_string(), "{v}");
     number(&v, "/targets/p99_ms");
-    number(&v, "/targets/cpu_us_per_msg");
+    number(&v, "/targets/cpu_vs_node");
     number(&v, "/targets/idle_conn_kb");
+}
+
+/// `--echo --baseline`: agents answer every message, and the same load then runs through the
+/// Node.js relay of bench/node-relay in the same run (when node and its `ws` are installed;
+/// otherwise the report says why it was skipped).
+#[test]
+fn bench_chat_echo_runs_vouch_and_the_node_relay_in_the_same_run() {
+    let v = bench(&[
+        "chat",
+        "--pairs",
+        "4",
+        "--agents",
+        "2",
+        "--rate",
+        "2",
+        "--duration",
+        "2",
+        "--idle",
+        "0",
+        "--echo",
+        "--baseline",
+    ]);
+    assert_eq!(v["direction"], "customer_to_agent_and_back");
+    let sent = count(&v, "sent");
+    assert!(sent > 0, "{v}");
+    assert_eq!(count(&v, "error_frames"), 0, "{v}");
+    assert_eq!(count(&v, "acked"), sent, "every send acknowledged: {v}");
+    assert_eq!(count(&v, "relayed_to_agents"), sent, "{v}");
+    assert_eq!(
+        count(&v, "relayed_to_customers"),
+        sent,
+        "every answer came back: {v}"
+    );
+    assert_eq!(count(&v, "relayed"), 2 * sent, "{v}");
+    number(&v, "/round_trip_ms/p99");
+    number(&v, "/one_way_ms/p99");
+    number(&v, "/server_cpu_us_per_msg");
+    let installed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../bench/node-relay/node_modules/ws/package.json")
+        .is_file();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !(installed && node) {
+        assert!(v["node_relay_skipped"].is_string(), "{v}");
+        eprintln!("node or bench/node-relay's packages missing: the relay half was skipped");
+        return;
+    }
+    let n = &v["node_relay"];
+    let node_sent = count(n, "sent");
+    assert!(node_sent > 0, "{v}");
+    assert_eq!(count(n, "relayed_to_agents"), node_sent, "{v}");
+    assert_eq!(count(n, "relayed_to_customers"), node_sent, "{v}");
+    assert_eq!(count(n, "acked"), 0, "the relay does not acknowledge: {v}");
+    number(n, "/round_trip_ms/p99");
+    number(n, "/server_cpu_us_per_msg");
+    number(&v, "/vs_node/cpu");
+    number(&v, "/vs_node/p99");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The two WebSockets — `GET /api/v1/chat` ([`customer`]) and `GET /api/v1/agent/ws` ([`agent`])
 //! — run on one driver (`run`): the read loop, the size check and the refusal of binary frames,
-//! parsing, `send` → ack, `resume`, live frames once each and in order (gaps filled from the
+//! parsing, `send` → ack (pipelined: a window of sends waits for its commits while the socket
+//! reads on, [`inflight`]), `resume`, live frames once each and in order (gaps filled from the
 //! database), the end of each turn (queued live frames join the turn's buffered frames and leave
 //! in one write), resync after the bus between nodes lost frames, ping and idle timeout, shutdown
 //! and the close reasons. What differs per role sits behind [`SocketRole`]:
@@ -11,11 +12,12 @@
 //!   and on resync, only the live frames meant for it, its sign-in re-checked at every ping.
 //!
 //! A message's path: `run` reads the frame → [`SocketRole::send`] → `crate::domain` (rules, rate)
-//! → `crate::storage` (stored, then acknowledged) → `crate::live::hub` (fan-out) → the `run`
-//! loop of every socket that follows the conversation.
+//! → `crate::storage` (queued; acknowledged once committed) → `crate::live::hub` (fan-out) → the
+//! `run` loop of every socket that follows the conversation.
 
 pub mod agent;
 pub mod customer;
+pub mod inflight;
 pub mod writer;
 
 use std::future::Future;
@@ -34,11 +36,13 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::domain::limits::SocketSlot;
+use crate::domain::sending::Queued;
 use crate::domain::Chat;
 use crate::error::{ChatError, ErrorCode};
 use crate::live::frames::{self, ClientFrame, FrameError};
 use crate::live::hub::{Frame, SeqStep, SeqTracker};
 use crate::storage::Sender;
+use inflight::InFlight;
 use writer::{Ending, CLOSE_AWAY, FELL_BEHIND, LIVE_CLOSED};
 pub use writer::{Gone, Writer};
 
@@ -68,8 +72,8 @@ pub enum Route {
 
 /// The outcome of a `send` frame.
 pub enum Sent {
-    /// Stored with this seq: the driver acknowledges it.
-    Stored(i64),
+    /// Queued for storage: the driver acknowledges it after its commit ([`inflight`]).
+    Queued(Queued),
     /// Refused: the driver answers with this error naming the `client_msg_id`.
     Refused(FrameError),
     /// The role has answered already.
@@ -78,9 +82,9 @@ pub enum Sent {
 
 impl Sent {
     /// The outcome of the domain's send.
-    pub fn of(r: Result<crate::storage::Appended, ChatError>) -> Self {
+    pub fn of(r: Result<Queued, ChatError>) -> Self {
         match r {
-            Ok(a) => Sent::Stored(a.message.seq),
+            Ok(q) => Sent::Queued(q),
             Err(e) => Sent::Refused(FrameError::of(&e)),
         }
     }
@@ -246,6 +250,7 @@ async fn run<R: SocketRole>(
     let mut ping = tokio::time::interval(writer::PING_EVERY);
     ping.tick().await;
     let mut last_seen = Instant::now();
+    let mut inflight = InFlight::default();
     let ends = role.ends_at();
     let end_close = ends.map(|(_, close)| close);
     let end = async move {
@@ -257,11 +262,14 @@ async fn run<R: SocketRole>(
     tokio::pin!(end);
     let ending: Ending = loop {
         tokio::select! {
-            msg = stream.next() => {
+            // A full window of sends in flight: the client waits (back-pressure).
+            msg = stream.next(), if !inflight.is_full() => {
                 last_seen = Instant::now();
                 let step = match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
-                    Some(Ok(Message::Text(t))) => handle_text(&mut role, &mut io, t.as_str()).await,
+                    Some(Ok(Message::Text(t))) => {
+                        handle_text(&mut role, &mut io, &mut inflight, t.as_str()).await
+                    }
                     Some(Ok(Message::Binary(_))) => io
                         .writer
                         .text(&FrameError::bad("frames must be JSON text").frame())
@@ -273,6 +281,18 @@ async fn run<R: SocketRole>(
                     if let Some(ending) = settle(step, &mut role, &mut io, &mut rx).await {
                         break ending;
                     }
+                }
+            }
+            done = inflight.oldest(), if !inflight.is_empty() => {
+                // And every later send the same group commit answered.
+                let mut next = Some(done);
+                let mut answered = Ok(());
+                while let (Some(done), Ok(())) = (next, &answered) {
+                    answered = inflight::answer(done, &mut io, R::SENDER).await;
+                    next = inflight.ready();
+                }
+                if answered.is_err() {
+                    break None;
                 }
             }
             ev = rx.recv() => match ev {
@@ -310,6 +330,8 @@ async fn run<R: SocketRole>(
             break ending;
         }
     };
+    // Sends still in flight get their outcome (stored ones are published) before the close.
+    inflight.finish(&mut io, R::SENDER).await;
     if let Some((code, why)) = ending {
         io.writer.close(code, why).await;
     }
@@ -337,8 +359,14 @@ async fn settle<R: SocketRole>(
     }
 }
 
-/// One text frame from the client.
-async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Result<Step, Gone> {
+/// One text frame from the client. A `send` joins the sends in flight; any other frame waits
+/// until they are answered (only sends overlap).
+async fn handle_text<R: SocketRole>(
+    role: &mut R,
+    io: &mut Io,
+    inflight: &mut InFlight,
+    text: &str,
+) -> Result<Step, Gone> {
     let received = Instant::now();
     let max = io.chat.limits.max_frame_bytes;
     if text.len() > max {
@@ -356,6 +384,9 @@ async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Re
             return Ok(Step::Continue);
         }
     };
+    if !matches!(frame, ClientFrame::Send { .. }) {
+        inflight.drain(io, R::SENDER).await?;
+    }
     match frame {
         ClientFrame::Send {
             conversation_id,
@@ -366,10 +397,10 @@ async fn handle_text<R: SocketRole>(role: &mut R, io: &mut Io, text: &str) -> Re
             .send(io, conversation_id, &client_msg_id, &text, &attachments)
             .await?
         {
-            Sent::Stored(seq) => {
-                // Buffered: the turn's end writes it out with the message's own frame.
-                io.writer.buffer(&frames::ack(&client_msg_id, seq)).await?;
-                io.chat.metrics.ack_sent(R::SENDER, received);
+            Sent::Queued(q) => inflight.push(&client_msg_id, received, q),
+            // Answered in its turn, after the sends before it.
+            Sent::Refused(e) if !inflight.is_empty() => {
+                inflight.push_refused(&client_msg_id, received, e)
             }
             Sent::Refused(e) => io.writer.text(&e.frame_for(&client_msg_id)).await?,
             Sent::Answered => {}

@@ -9,6 +9,7 @@ mod notes;
 mod attachments;
 mod offline;
 mod search;
+mod pipeline;
 mod steps;
 mod webhooks;
 

@@ -17,6 +17,7 @@ mod canned;
 mod notes;
 mod attachments;
 mod offline;
+mod pipeline;
 mod readers;
 mod search;
 mod steps;

@@ -27,7 +27,7 @@
 //! [`StoreError::Unavailable`]: nothing of it was stored, and each may be tried again.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,6 +121,8 @@ pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
     /// Set by [`Writer::close`]: every later write is refused.
     closed: Arc<AtomicBool>,
+    /// Transactions committed so far (each a batch of writes), for the metrics.
+    commits: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -134,6 +136,8 @@ impl Writer {
         // writer thread, is dropped.
         let (writer_alive, alive) = std::sync::mpsc::channel::<()>();
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>(WRITE_QUEUE);
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = commits.clone();
         let thread_error = |e: std::io::Error| {
             StoreError::Unavailable(format!("starting the database writer: {e}"))
         };
@@ -145,12 +149,13 @@ impl Writer {
             .name("vouch-sqlite-writer".into())
             .spawn(move || {
                 let _alive = writer_alive;
-                group_commit(conn, queue)
+                group_commit(conn, queue, &counted)
             })
             .map_err(thread_error)?;
         Ok(Writer {
             jobs,
             closed: Arc::new(AtomicBool::new(false)),
+            commits,
         })
     }
 
@@ -167,6 +172,20 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.queue(write).await?.await
+    }
+
+    /// Queues `write` for a group commit and returns once it is queued, with the future of its
+    /// outcome ([`Writer::run`] without the wait for the commit). Writes queued one after another
+    /// are applied, committed and answered in that order (one FIFO queue, one thread).
+    pub async fn queue<T, F>(
+        &self,
+        write: F,
+    ) -> StoreResult<impl std::future::Future<Output = StoreResult<T>> + Send + 'static>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("the database is closed".into()));
         }
@@ -177,7 +196,12 @@ impl Writer {
             done,
         });
         self.jobs.send(job).await.map_err(|_| writer_stopped())?;
-        outcome.await.map_err(|_| writer_stopped())?
+        Ok(async move { outcome.await.map_err(|_| writer_stopped())? })
+    }
+
+    /// Transactions committed so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 }
 
@@ -204,7 +228,7 @@ fn open(path: &Path) -> StoreResult<Connection> {
 /// batch commits, the next one queues; so batches grow with the load and the fsync is shared. A
 /// waiter that went away (socket closed) is not a problem: its client resends with the same
 /// `client_msg_id` and gets the stored message back.
-fn group_commit(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+fn group_commit(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, commits: &AtomicU64) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // Whether the last batch was big enough to pause for the next one (see COMMIT_DELAY).
     let mut under_load = false;
@@ -221,7 +245,10 @@ fn group_commit(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
         }
         under_load = batch.len() >= COMMIT_SIBLINGS;
         match write_batch(&conn, &mut batch) {
-            Ok(()) => batch.drain(..).for_each(|job| job.answer()),
+            Ok(()) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                batch.drain(..).for_each(|job| job.answer());
+            }
             Err(e) => {
                 tracing::warn!(error = %e, size = batch.len(), "a group commit failed; none of its writes was stored");
                 let message = e.to_string();
