@@ -66,6 +66,8 @@ pub struct ChatConfig {
 
     #[command(flatten)]
     pub mail: crate::mail::MailConfig,
+
+    #[command(flatten)]
     pub webhooks: crate::webhooks::WebhookFlags,
 }
 

@@ -40,6 +40,20 @@ pub fn run(data: &[u8]) {
                     );
                 }
                 ClientFrame::Typing { .. } => assert_eq!(ty, Some("typing")),
+                ClientFrame::Rating { score, .. } => {
+                    assert_eq!(ty, Some("rating"));
+                    // A score is taken only from a JSON integer in the frame's own field.
+                    if let Some(n) = score {
+                        assert_eq!(v.get("score").and_then(|x| x.as_i64()), Some(n));
+                    }
+                }
+                ClientFrame::Presence { status } => {
+                    assert_eq!(ty, Some("presence"));
+                    assert_eq!(
+                        v.get("status").and_then(|x| x.as_str()),
+                        Some(status.as_str())
+                    );
+                }
             }
         }
         Err(e) => {

@@ -68,6 +68,8 @@ async fn conversation(store: &dyn Store) -> Conversation {
         require_auth: false,
         title: "Chat".into(),
         created_at: now,
+        business_hours: None,
+        offline_message: String::new(),
     };
     store.insert_widget(&w).await.expect("widget");
     let c = Conversation {
@@ -82,6 +84,7 @@ async fn conversation(store: &dyn Store) -> Conversation {
         updated_at: now,
         ended_at: None,
         last_seq: 0,
+        queue_id: vouch_chat::storage::GENERAL_QUEUE_ID,
     };
     store.insert_conversation(&c).await.expect("conversation");
     c
@@ -106,6 +109,7 @@ async fn say(store: &dyn Store, conv: Uuid, id: &str) -> i64 {
             text: format!("message {id}"),
             client_msg_id: Some(id.into()),
             sent_at: now_millis(),
+            attachments: Vec::new(),
         })
         .await
         .expect("append")

@@ -791,6 +791,8 @@ async fn report_medians_from_known_data(db: TestDb) {
         require_auth: false,
         title: "Chat".into(),
         created_at: now,
+        business_hours: None,
+        offline_message: String::new(),
     };
     store.insert_widget(&widget).await.expect("widget");
     let agent = Agent {
@@ -817,6 +819,7 @@ async fn report_medians_from_known_data(db: TestDb) {
         updated_at: created,
         ended_at: None,
         last_seq: 0,
+        queue_id: vouch_chat::storage::GENERAL_QUEUE_ID,
     };
     let plan: [Planned; 5] = [
         (t0, true, Some(10_000), Some(15_000), Some(5)),

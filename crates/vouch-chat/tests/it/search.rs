@@ -112,6 +112,7 @@ async fn conversation(store: &dyn Store, w: &Widget, contact: Option<Uuid>) -> U
         updated_at: now,
         ended_at: None,
         last_seq: 0,
+        queue_id: vouch_chat::storage::GENERAL_QUEUE_ID,
     };
     store.insert_conversation(&c).await.expect("conversation");
     c.id
@@ -126,6 +127,7 @@ async fn say(store: &dyn Store, conv: Uuid, sender: Sender, text: &str, sent_at:
             text: text.into(),
             client_msg_id: (sender != Sender::System).then(|| Uuid::new_v4().simple().to_string()),
             sent_at,
+            attachments: Vec::new(),
         })
         .await
         .expect("append");
