@@ -206,5 +206,28 @@ test('the widget works by keyboard: Tab to the launcher, focus trapped while ope
     await page.locator('vouch-chat').locator('button.close').click();
     await w.panel.waitFor({ state: 'hidden' });
     assert.deepEqual(await focused(page), { where: 'widget', testid: 'chat-launcher', inPanel: false });
+
+    // The agent ends the chat while the customer's focus is in the composer: the focus stays in
+    // the panel, on "Start a new chat", and Enter there starts a new conversation.
+    await page.keyboard.press('Enter');
+    await w.panel.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => {
+      const h = document.querySelector('vouch-chat');
+      return h.shadowRoot.activeElement === h.shadowRoot.querySelector('[data-testid="chat-input"]');
+    });
+    await console_.getByTestId('end-conversation').click();
+    const again = page.locator('vouch-chat').locator('.bar button');
+    await again.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => {
+      const root = document.querySelector('vouch-chat').shadowRoot;
+      return root.activeElement === root.querySelector('.bar button');
+    });
+    assert.equal(await again.textContent(), 'Start a new chat');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((old) => window.VouchChat.state.phase === 'open' && window.VouchChat.state.conversationId !== old, conversationId);
+    await page.waitForFunction(() => {
+      const h = document.querySelector('vouch-chat');
+      return document.activeElement === h && h.shadowRoot.activeElement === h.shadowRoot.querySelector('[data-testid="chat-input"]');
+    });
   });
 });

@@ -269,6 +269,9 @@ export function renderStatus(extra) {
 }
 
 export function setInputEnabled(on) {
+  // A disabled control drops the focus to the page: the open panel keeps it instead.
+  const at = ui.shadow.activeElement;
+  if (!on && opened && (at === ui.input || at === ui.send)) ui.panel.focus();
   ui.input.disabled = !on;
   ui.send.disabled = !on;
   // The panel opened while connecting holds the focus: the composer takes it when it can.
@@ -279,10 +282,13 @@ export function setInputEnabled(on) {
 export function showBar(label) {
   ui.again.textContent = label;
   ui.bar.hidden = false;
+  // The chat ended or stopped under the visitor's keyboard: the way on is the next Tab stop.
+  if (opened && ui.shadow.activeElement === ui.panel) ui.again.focus();
 }
 
 /* Back to an empty log with no bar, no typing indicator and no error. */
 export function resetLog() {
+  if (opened && ui.shadow.activeElement === ui.again) ui.panel.focus(); // the bar is about to hide
   while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
   ui.log.appendChild(ui.empty);
   ui.bar.hidden = true;
