@@ -173,6 +173,36 @@ test('the widget works by keyboard: Tab to the launcher, focus trapped while ope
       assert.ok(f.where === 'widget' && f.inPanel, `Shift+Tab ${i + 1} left the open panel: ${JSON.stringify(f)}`);
     }
 
+    // A radio group last in the panel (as a rating may bring) is one Tab stop, and the trap holds.
+    await page.evaluate(() => {
+      const root = document.querySelector('vouch-chat').shadowRoot;
+      const box = document.createElement('fieldset');
+      box.id = 'probe-radios';
+      for (let i = 1; i <= 5; i++) {
+        const r = document.createElement('input');
+        r.type = 'radio'; r.name = 'probe'; r.value = String(i); r.setAttribute('aria-label', String(i));
+        box.appendChild(r);
+      }
+      root.querySelector('form').after(box); // last in the panel: the trap's end is the group
+    });
+    const radiosSeen = async () => {
+      const hits = [];
+      for (let i = 0; i < 10; i++) {
+        await page.keyboard.press('Tab');
+        const f = await page.evaluate(() => {
+          const a = document.querySelector('vouch-chat').shadowRoot.activeElement;
+          return { inPanel: !!(a && a.closest('[data-testid="chat-panel"]')), radio: a && a.type === 'radio' ? a.value : null };
+        });
+        assert.ok(f.inPanel, `Tab ${i + 1} left the panel with a radio group in it`);
+        if (f.radio) hits.push(f.radio);
+      }
+      return [...new Set(hits)];
+    };
+    assert.deepEqual(await radiosSeen(), ['1'], 'no radio checked: the group is one stop, its first radio');
+    await page.locator('vouch-chat').locator('#probe-radios input[value="3"]').check();
+    assert.deepEqual(await radiosSeen(), ['3'], 'a radio checked: the group is one stop, the checked radio');
+    await page.evaluate(() => document.querySelector('vouch-chat').shadowRoot.getElementById('probe-radios').remove());
+
     // An agent's reply arrives in the log (the live region) while the customer types.
     const { conversationId } = await widgetState(page);
     const console_ = await agent.context.newPage();

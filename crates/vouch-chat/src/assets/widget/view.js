@@ -128,7 +128,7 @@ export function buildUi(actions) {
     launcher.focus();
   }));
   root.addEventListener('keydown', guard(function (e) {
-    if (!opened) return;
+    if (!opened || e.isComposing) return; // Escape while composing (IME) cancels the composition only
     if (e.key === 'Escape') {
       e.preventDefault();
       setOpen(false);
@@ -186,15 +186,28 @@ function labelLauncher() {
   ui.launcher.setAttribute('aria-label', label);
 }
 
-/* What Tab may reach inside the open panel, in document order. */
+/*
+ * What Tab may reach inside the open panel, in document order. A group of radio buttons is one
+ * stop, as the browser makes it: the checked one, or the first while none is.
+ */
 function tabStops() {
   const all = ui.panel.querySelectorAll('button, textarea, input, select, a[href], [tabindex]');
   const out = [];
+  const groups = Object.create(null);
   for (let i = 0; i < all.length; i++) {
     const e = all[i];
     if (e.disabled || e.tabIndex < 0 || !e.getClientRects().length) continue;
+    if (e.type === 'radio' && e.name) {
+      const g = groups[e.name] || (groups[e.name] = { at: out.length, first: e, checked: null });
+      if (e.checked) g.checked = e;
+      if (g.first !== e) continue;
+    }
     out.push(e);
   }
+  Object.keys(groups).forEach(function (name) {
+    const g = groups[name];
+    if (g.checked) out[g.at] = g.checked;
+  });
   return out;
 }
 
