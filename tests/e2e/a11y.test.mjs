@@ -81,21 +81,23 @@ test('axe finds no serious or critical violation on the portal, the widget, the 
     await admin.getByTestId('agent-login').click();
     const tabs = admin.locator('[role="tab"]');
     await tabs.first().waitFor();
-    const ids = await tabs.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
-    assert.ok(ids.length >= 3, `admin tabs: ${ids}`);
-    for (const id of ids) {
-      await admin.getByTestId(id).click();
-      await admin.locator(`[data-testid="${id}"][aria-selected="true"]`).waitFor();
-      const panel = await admin.getByTestId(id).getAttribute('aria-controls');
+    const names = await tabs.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid') || e.textContent.trim()));
+    assert.ok(names.length >= 3, `admin tabs: ${names}`);
+    for (let i = 0; i < names.length; i++) {
+      const tab = tabs.nth(i);
+      await tab.click();
+      assert.equal(await tab.getAttribute('aria-selected'), 'true', `${names[i]} is selected once clicked`);
+      const panel = await tab.getAttribute('aria-controls');
+      assert.ok(panel, `tab ${names[i]} names its panel (aria-controls)`);
       await admin.locator(`#${panel}`).waitFor({ state: 'visible' });
       await admin.waitForLoadState('networkidle');
-      await assertAccessible(t, admin, `admin tab ${id}`);
+      await assertAccessible(t, admin, `admin tab ${names[i]}`);
       // A tab with a "New …" form: the form open, too.
       const add = admin.locator(`#${panel} [data-testid$="-new"]`);
       if (await add.count() === 1 && await add.isVisible()) {
         await add.click();
         await admin.locator(`#${panel} form`).first().waitFor({ state: 'visible' });
-        await assertAccessible(t, admin, `admin tab ${id}, new form open`);
+        await assertAccessible(t, admin, `admin tab ${names[i]}, new form open`);
       }
     }
   });
@@ -171,6 +173,36 @@ test('the widget works by keyboard: Tab to the launcher, focus trapped while ope
       assert.ok(f.where === 'widget' && f.inPanel, `Shift+Tab ${i + 1} left the open panel: ${JSON.stringify(f)}`);
     }
 
+    // A radio group last in the panel (as a rating may bring) is one Tab stop, and the trap holds.
+    await page.evaluate(() => {
+      const root = document.querySelector('vouch-chat').shadowRoot;
+      const box = document.createElement('fieldset');
+      box.id = 'probe-radios';
+      for (let i = 1; i <= 5; i++) {
+        const r = document.createElement('input');
+        r.type = 'radio'; r.name = 'probe'; r.value = String(i); r.setAttribute('aria-label', String(i));
+        box.appendChild(r);
+      }
+      root.querySelector('form').after(box); // last in the panel: the trap's end is the group
+    });
+    const radiosSeen = async () => {
+      const hits = [];
+      for (let i = 0; i < 10; i++) {
+        await page.keyboard.press('Tab');
+        const f = await page.evaluate(() => {
+          const a = document.querySelector('vouch-chat').shadowRoot.activeElement;
+          return { inPanel: !!(a && a.closest('[data-testid="chat-panel"]')), radio: a && a.type === 'radio' ? a.value : null };
+        });
+        assert.ok(f.inPanel, `Tab ${i + 1} left the panel with a radio group in it`);
+        if (f.radio) hits.push(f.radio);
+      }
+      return [...new Set(hits)];
+    };
+    assert.deepEqual(await radiosSeen(), ['1'], 'no radio checked: the group is one stop, its first radio');
+    await page.locator('vouch-chat').locator('#probe-radios input[value="3"]').check();
+    assert.deepEqual(await radiosSeen(), ['3'], 'a radio checked: the group is one stop, the checked radio');
+    await page.evaluate(() => document.querySelector('vouch-chat').shadowRoot.getElementById('probe-radios').remove());
+
     // An agent's reply arrives in the log (the live region) while the customer types.
     const { conversationId } = await widgetState(page);
     const console_ = await agent.context.newPage();
@@ -206,5 +238,28 @@ test('the widget works by keyboard: Tab to the launcher, focus trapped while ope
     await page.locator('vouch-chat').locator('button.close').click();
     await w.panel.waitFor({ state: 'hidden' });
     assert.deepEqual(await focused(page), { where: 'widget', testid: 'chat-launcher', inPanel: false });
+
+    // The agent ends the chat while the customer's focus is in the composer: the focus stays in
+    // the panel, on "Start a new chat", and Enter there starts a new conversation.
+    await page.keyboard.press('Enter');
+    await w.panel.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => {
+      const h = document.querySelector('vouch-chat');
+      return h.shadowRoot.activeElement === h.shadowRoot.querySelector('[data-testid="chat-input"]');
+    });
+    await console_.getByTestId('end-conversation').click();
+    const again = page.locator('vouch-chat').locator('.bar button');
+    await again.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => {
+      const root = document.querySelector('vouch-chat').shadowRoot;
+      return root.activeElement === root.querySelector('.bar button');
+    });
+    assert.equal(await again.textContent(), 'Start a new chat');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((old) => window.VouchChat.state.phase === 'open' && window.VouchChat.state.conversationId !== old, conversationId);
+    await page.waitForFunction(() => {
+      const h = document.querySelector('vouch-chat');
+      return document.activeElement === h && h.shadowRoot.activeElement === h.shadowRoot.querySelector('[data-testid="chat-input"]');
+    });
   });
 });

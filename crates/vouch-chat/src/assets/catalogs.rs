@@ -449,3 +449,30 @@ fn console_and_admin_take_their_words_from_strings_js() {
         );
     }
 }
+
+/// The widget mirrors itself for right-to-left languages only if its stylesheet names sides
+/// logically (inline-start/end, block-start/end): a physical `left`/`right` would stay put in
+/// Arabic. This holds the widget's CSS (and what others add to it) to that.
+#[test]
+fn widget_styles_name_sides_logically() {
+    let css = widget_module("styles.js").expect("styles.js").1;
+    let css = &css[css.find("const CSS = [").expect("the CSS table")..];
+    for physical in [
+        "left:",
+        "right:",
+        "-left",
+        "-right",
+        "text-align:left",
+        "text-align:right",
+        "float:",
+    ] {
+        assert!(
+            !css.contains(physical),
+            "styles.js uses {physical:?}: use the logical property (inset-inline-end, margin-inline-start, …)"
+        );
+    }
+    assert!(
+        css.contains("inset-inline-end"),
+        "the launcher sits at the inline end"
+    );
+}

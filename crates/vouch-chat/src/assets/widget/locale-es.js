@@ -14,7 +14,7 @@ export default {
   'ui.message': "Mensaje",
   'ui.send': "Enviar",
   'ui.agentMeta': "Soporte · {time}",
-  'ui.unread': "{count} nuevos",
+  'ui.unread': "{count} sin leer",
 
   // the status line (chat-status)
   'status.idle': "Chat",

@@ -132,7 +132,7 @@ export function buildUi(actions) {
     launcher.focus();
   }));
   root.addEventListener('keydown', guard(function (e) {
-    if (!opened) return;
+    if (!opened || e.isComposing) return; // Escape while composing (IME) cancels the composition only
     if (e.key === 'Escape') {
       e.preventDefault();
       setOpen(false);
@@ -190,15 +190,28 @@ function labelLauncher() {
   ui.launcher.setAttribute('aria-label', label);
 }
 
-/* What Tab may reach inside the open panel, in document order. */
+/*
+ * What Tab may reach inside the open panel, in document order. A group of radio buttons is one
+ * stop, as the browser makes it: the checked one, or the first while none is.
+ */
 function tabStops() {
   const all = ui.panel.querySelectorAll('button, textarea, input, select, a[href], [tabindex]');
   const out = [];
+  const groups = Object.create(null);
   for (let i = 0; i < all.length; i++) {
     const e = all[i];
     if (e.disabled || e.tabIndex < 0 || !e.getClientRects().length) continue;
+    if (e.type === 'radio' && e.name) {
+      const g = groups[e.name] || (groups[e.name] = { at: out.length, first: e, checked: null });
+      if (e.checked) g.checked = e;
+      if (g.first !== e) continue;
+    }
     out.push(e);
   }
+  Object.keys(groups).forEach(function (name) {
+    const g = groups[name];
+    if (g.checked) out[g.at] = g.checked;
+  });
   return out;
 }
 
@@ -273,6 +286,9 @@ export function renderStatus(extra) {
 }
 
 export function setInputEnabled(on) {
+  // A disabled control drops the focus to the page: the open panel keeps it instead.
+  const at = ui.shadow.activeElement;
+  if (!on && opened && (at === ui.input || at === ui.send)) ui.panel.focus();
   ui.input.disabled = !on;
   ui.send.disabled = !on;
   // The panel opened while connecting holds the focus: the composer takes it when it can.
@@ -284,10 +300,13 @@ export function setInputEnabled(on) {
 export function showBar(label) {
   ui.again.textContent = label;
   ui.bar.hidden = false;
+  // The chat ended or stopped under the visitor's keyboard: the way on is the next Tab stop.
+  if (opened && ui.shadow.activeElement === ui.panel) ui.again.focus();
 }
 
 /* Back to an empty log with no bar, no typing indicator and no error. */
 export function resetLog() {
+  if (opened && ui.shadow.activeElement === ui.again) ui.panel.focus(); // the bar is about to hide
   while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
   ui.log.appendChild(ui.empty);
   ui.bar.hidden = true;
