@@ -14,9 +14,9 @@
 //! Where a message is stored: [`ConversationStore::append_message`] ([`flows::append`]). Sequence
 //! numbers are allocated in the same transaction as the insert, so they count from 1 without gaps.
 
-pub mod desk;
-pub mod canned;
 pub mod attachments;
+pub mod canned;
+pub mod desk;
 mod flows;
 pub mod model;
 pub mod notes;
@@ -34,14 +34,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use attachments::{
+    Attachment, AttachmentMeta, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
+};
+pub use canned::{CannedReply, CannedReplyStore};
 pub use desk::{
     AgentPatch, Assigned, DeskAgent, DeskStore, Presence, Queue, Routing, RoutingRule, RuleWhen,
     TransferRefusal, TransferRequest, TransferTarget, Transferred, DEFAULT_CAPACITY,
     GENERAL_QUEUE_ID, MAX_CAPACITY,
-};
-pub use canned::{CannedReply, CannedReplyStore};
-pub use attachments::{
-    Attachment, AttachmentMeta, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
 };
 pub use model::*;
 pub use notes::{NewNote, Note, NoteStore};
@@ -58,10 +58,10 @@ pub mod prelude {
         AgentStore, ContactStore, ConversationStore, DeskStore, DiagnosticsStore, Lifecycle,
         SessionStore, SettingsStore, Store,
     };
-    pub use super::{CannedReplyStore, NoteStore};
-    pub use super::{AttachmentStore, RatingStore, ReportStore};
-    pub use super::{OfflineStore, SearchStore};
     pub use super::{ApiTokenStore, WebhookStore};
+    pub use super::{AttachmentStore, RatingStore, ReportStore};
+    pub use super::{CannedReplyStore, NoteStore};
+    pub use super::{OfflineStore, SearchStore};
 }
 
 /// Storage errors. `NotFound`/`Conflict` are expected outcomes; the rest are failures.

@@ -13,6 +13,20 @@ use uuid::Uuid;
 
 use super::*;
 
+/// How many columns a [`cols!`] list names: where the columns a query selects after it start
+/// (so a row kind that grows a column does not shift them silently).
+pub(crate) const fn width(cols: &str) -> usize {
+    let bytes = cols.as_bytes();
+    let (mut i, mut commas) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            commas += 1;
+        }
+        i += 1;
+    }
+    commas + 1
+}
+
 /// The column list of a row kind, in the order its [`FromColumns`] reads them.
 macro_rules! cols {
     (auth_settings) => {
@@ -219,7 +233,7 @@ impl FromColumns for Agent {
 /// An agent and its password hash: `cols!(agent), password_hash`.
 impl FromColumns for (Agent, String) {
     fn from_columns(r: &impl Columns) -> StoreResult<Self> {
-        Ok((Agent::from_columns(r)?, r.text(5)?))
+        Ok((Agent::from_columns(r)?, r.text(width(cols!(agent)))?))
     }
 }
 

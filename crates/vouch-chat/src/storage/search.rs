@@ -62,7 +62,7 @@ impl FromColumns for ConversationHit {
     fn from_columns(r: &impl Columns) -> StoreResult<Self> {
         Ok(ConversationHit {
             conversation: Conversation::from_columns(r)?,
-            text: r.text(11)?,
+            text: r.text(super::rows::width(super::rows::cols!(conversation)))?,
         })
     }
 }

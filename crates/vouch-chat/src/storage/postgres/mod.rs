@@ -3,13 +3,13 @@
 //! steps ([`steps`], where the row locks that make it hold across nodes are listed); every other
 //! method is one statement on the pool.
 
-mod desk;
-mod canned;
-mod notes;
 mod attachments;
+mod canned;
+mod desk;
+mod notes;
 mod offline;
-mod search;
 mod pipeline;
+mod search;
 mod steps;
 mod webhooks;
 

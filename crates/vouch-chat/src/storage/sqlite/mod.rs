@@ -12,10 +12,10 @@
 //! sqlx creates the file and runs the migrations (so existing databases carry on); the queries
 //! themselves use `rusqlite` — see [`writer`] for why.
 
-mod desk;
-mod canned;
-mod notes;
 mod attachments;
+mod canned;
+mod desk;
+mod notes;
 mod offline;
 mod pipeline;
 mod readers;
