@@ -30,7 +30,7 @@ pub fn agent_html() -> &'static str {
 /// The end of each admin form (its error and saved lines, Save and Cancel), with `PREFIX`
 /// standing for the form's id prefix, and where each form has it.
 const FORM_FOOTER: &str = include_str!("assets/form-footer.html");
-const ADMIN_FORMS: [&str; 2] = ["settings", "widget"];
+const ADMIN_FORMS: [&str; 3] = ["settings", "widget", "canned"];
 
 /// The admin pages, served at `/admin`.
 pub fn admin_html() -> &'static str {
@@ -58,7 +58,18 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/agent-socket.js"),
     ),
+    ("agent-notes.js", JS, include_str!("assets/agent-notes.js")),
+    (
+        "agent-canned.js",
+        JS,
+        include_str!("assets/agent-canned.js"),
+    ),
     ("admin.js", JS, include_str!("assets/admin.js")),
+    (
+        "admin-canned.js",
+        JS,
+        include_str!("assets/admin-canned.js"),
+    ),
     ("common.js", JS, include_str!("assets/common.js")),
     ("console.css", CSS, include_str!("assets/console.css")),
 ];
@@ -370,6 +381,8 @@ mod tests {
             "contact-email",
             "contact-id",
             "context-vars",
+            "note-input",
+            "note-send",
         ] {
             let needle = format!("data-testid=\"{id}\"");
             assert!(
@@ -377,7 +390,13 @@ mod tests {
                 "agent console lacks {id}"
             );
         }
-        for id in ["conversation-item", "accept", "history-item"] {
+        for id in [
+            "conversation-item",
+            "accept",
+            "history-item",
+            "note-item",
+            "canned-suggestion",
+        ] {
             assert!(
                 agent_js().contains(&format!("'{id}'")),
                 "the agent console's modules lack {id}"

@@ -13,7 +13,9 @@ import { state, conv, mergeSummary, isMine, addMessage } from './agent-model.js'
 import {
   setError, renderLists, renderConversation, renderHistory, renderTranscript
 } from './agent-view.js';
-import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
+import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping, frameHandlers } from './agent-socket.js';
+import { initNotes, setNotes, renderNotes, onNoteFrame } from './agent-notes.js';
+import { initCanned, reloadCanned } from './agent-canned.js';
 
 const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
 
@@ -90,6 +92,7 @@ export function startConsole() {
   show($('console'), true);
   show($('who'), true);
   $('who-name').textContent = (state.me.name || state.me.email || '') + (state.me.role ? ' \u00b7 ' + state.me.role : '');
+  reloadCanned();
   refreshLists().then(function (ok) {
     if (ok) connect();
     else scheduleReconnect();
@@ -145,6 +148,7 @@ export function select(id) {
   $('agent-input').value = c.draft || '';
   renderConversation();
   renderTranscript();
+  renderNotes();
   renderLists();
   loadDetail(c);
 }
@@ -167,6 +171,7 @@ function loadDetail(c) {
         addMessage(c, m);
       });
     }
+    setNotes(c, r.body.notes);
     if (isMine(c)) resume(c);
     if (state.selected === c.id) {
       renderConversation();
@@ -287,6 +292,9 @@ function boot() {
     }
   });
   $('agent-input').addEventListener('input', maybeTyping);
+  initNotes();
+  initCanned();
+  frameHandlers.note = onNoteFrame;
   window.addEventListener('online', reconnectIfDown);
   onSignedOut(function () {
     return state.me != null;
