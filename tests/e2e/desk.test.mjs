@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withDemo, newContext, portalSignIn, openWidget, widgetSend, waitDelivered, widgetMessages,
-  widgetState, agentSignIn, acceptConversation, agentMessage, CUSTOMER, UI_TIMEOUT,
+  widgetState, agentSignIn, acceptConversation, agentMessage, CUSTOMER, ADMIN, UI_TIMEOUT,
 } from './browser.mjs';
 
 const TEST_TIMEOUT = 180_000;
@@ -98,5 +98,59 @@ test('an internal note never reaches the widget; /shortcut fills the composer wi
     // The console's only refused requests: "who am I" before signing in, and the browser's favicon.
     assert.deepEqual(consoleFailures.filter((f) => f !== '401 /api/v1/agent/me' && f !== '404 /favicon.ico'), []);
     assert.deepEqual(agent.seen.consoleErrors.filter((e) => !e.startsWith('Failed to load resource')), []);
+  });
+});
+
+test('an admin adds a shared canned reply (errors named by field); agents are offered it at once', { timeout: TEST_TIMEOUT }, async () => {
+  await withDemo(async ({ demo, browser }) => {
+    const admin = await newContext(browser);
+    const page = await admin.context.newPage();
+    await page.goto(new URL('/admin', demo.chat).href);
+    await page.getByTestId('agent-email').fill(ADMIN.email);
+    await page.getByTestId('agent-password').fill(ADMIN.password);
+    await page.getByTestId('agent-login').click();
+    await page.getByTestId('tab-canned').click();
+    const rows = page.getByTestId('canned-row');
+    await rows.first().waitFor();
+    assert.deepEqual(await rows.locator('td.mono').allTextContents(), ['/hello', '/order', '/thanks'], 'the demo seeds shared replies');
+
+    // A bad shortcut is named next to its field; nothing is stored.
+    await page.getByTestId('canned-shortcut').fill('Returns Policy');
+    await page.getByTestId('canned-text').fill('Returns are free within 30 days, {{contact.given_name}}.');
+    await page.getByTestId('canned-save').click();
+    await page.getByTestId('canned-shortcut-error').waitFor();
+    assert.equal(await page.getByTestId('canned-shortcut').getAttribute('aria-invalid'), 'true');
+    assert.equal(await rows.count(), 3);
+    // A taken shortcut: the same field.
+    await page.getByTestId('canned-shortcut').fill('thanks');
+    await page.getByTestId('canned-save').click();
+    await page.getByTestId('canned-shortcut-error').filter({ hasText: /taken/ }).waitFor();
+    await page.getByTestId('canned-shortcut').fill('returns');
+    await page.getByTestId('canned-save').click();
+    await rows.filter({ hasText: '/returns' }).waitFor();
+    assert.equal(await page.getByTestId('canned-shortcut').getAttribute('aria-invalid'), null);
+
+    // An agent who signs in now is offered it, and it is rendered for the conversation.
+    const customer = await newContext(browser);
+    const site = await customer.context.newPage();
+    await portalSignIn(site, demo.portal, CUSTOMER);
+    await openWidget(site);
+    await widgetSend(site, 'Can I return these boots?');
+    await waitDelivered(site, 'Can I return these boots?');
+    const { conversationId } = await widgetState(site);
+    const agent = await newContext(browser);
+    const console_ = await agent.context.newPage();
+    await agentSignIn(console_, demo.chat);
+    await acceptConversation(console_, conversationId);
+    const input = console_.getByTestId('agent-input');
+    await input.pressSequentially('/ret');
+    const suggestion = console_.getByTestId('canned-suggestion');
+    await suggestion.first().waitFor();
+    assert.deepEqual(await suggestion.evaluateAll((els) => els.map((e) => e.getAttribute('data-shortcut'))), ['returns']);
+    await suggestion.first().click();
+    await console_.waitForFunction((want) => document.querySelector('[data-testid="agent-input"]').value === want,
+      'Returns are free within 30 days, Alex.', { timeout: UI_TIMEOUT });
+    assert.deepEqual(admin.seen.pageErrors, []);
+    assert.deepEqual(agent.seen.pageErrors, []);
   });
 });
