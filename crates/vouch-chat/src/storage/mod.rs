@@ -80,6 +80,9 @@ pub enum Conflict {
     /// The shortcut is taken within its scope (the shared replies, or one agent's own).
     #[error("the shortcut /{0} is already taken")]
     ShortcutTaken(String),
+    /// The conversation holds the most notes allowed ([`notes::MAX_NOTES`]).
+    #[error("this conversation has the most notes allowed ({})", notes::MAX_NOTES)]
+    TooManyNotes,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -29,6 +29,7 @@ macro_rules! on_both {
 
 on_both!(
     notes_are_kept_apart_from_messages,
+    a_conversation_holds_a_bounded_number_of_notes_across_nodes,
     canned_reply_shortcuts_are_unique_per_scope,
 );
 
@@ -289,4 +290,34 @@ async fn canned_reply_shortcuts_are_unique_per_scope(db: TestDb) {
         list.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
         vec!["Hello", "Thank you!"]
     );
+}
+
+/// More notes than allowed, added at once on two nodes: exactly `MAX_NOTES` are stored, the rest
+/// refused (the conversation's row lock makes the nodes count each other's notes).
+async fn a_conversation_holds_a_bounded_number_of_notes_across_nodes(db: TestDb) {
+    let max = vouch_chat::storage::notes::MAX_NOTES as usize;
+    let nodes = [db.node().await, db.node().await];
+    let sam = agent(&*nodes[0], "Sam").await;
+    let conv = conversation(&*nodes[0]).await;
+    let extra = 25;
+    let mut tasks = Vec::with_capacity(max + extra);
+    for i in 0..max + extra {
+        let store = nodes[i % 2].clone();
+        let n = new_note(conv.id, sam.id, &format!("note {i}"), now_millis());
+        tasks.push(tokio::spawn(async move { store.add_note(&n).await }));
+    }
+    let (mut stored, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => stored += 1,
+            Err(StoreError::Conflict(Conflict::TooManyNotes)) => refused += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((stored, refused), (max, extra));
+    let notes = nodes[1]
+        .notes_for(conv.id, vouch_chat::storage::notes::MAX_NOTES)
+        .await
+        .expect("notes");
+    assert_eq!(notes.len(), max);
 }

@@ -17,6 +17,13 @@ impl NoteSteps for SqliteSteps<'_> {
             .exists([Id::of(id)])?)
     }
 
+    async fn note_count(&mut self, conversation_id: Uuid) -> StoreResult<i64> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT COUNT(*) FROM notes WHERE conversation_id = ?")?
+            .query_row([Id::of(conversation_id)], |r| r.get(0))?)
+    }
+
     async fn insert_note(&mut self, n: &NewNote) -> StoreResult<()> {
         execute(
             self.0,
