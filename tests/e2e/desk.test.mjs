@@ -4,12 +4,20 @@
 // server-rendered text. Run: cd tests/e2e && VOUCH_BIN=../../target/debug/vouch node --test ./desk.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { repoRoot } from './lib.mjs';
 import {
   withDemo, newContext, portalSignIn, openWidget, widgetSend, waitDelivered, widgetMessages,
   widgetState, agentSignIn, acceptConversation, agentMessage, CUSTOMER, ADMIN, UI_TIMEOUT,
 } from './browser.mjs';
 
 const TEST_TIMEOUT = 180_000;
+// As in chat.test.mjs: VOUCH_UPDATE_SCREENSHOTS=1 refreshes docs/screenshots, else a temp dir.
+const shots = process.env.VOUCH_UPDATE_SCREENSHOTS === '1'
+  ? path.join(repoRoot, 'docs', 'screenshots')
+  : path.join(tmpdir(), 'vouch-e2e-screenshots');
 
 test('an internal note never reaches the widget; /shortcut fills the composer with the rendered reply', { timeout: TEST_TIMEOUT }, async () => {
   await withDemo(async ({ demo, browser }) => {
@@ -60,6 +68,8 @@ test('an internal note never reaches the widget; /shortcut fills the composer wi
     await suggestions.first().waitFor();
     const offered = await suggestions.evaluateAll((els) => els.map((e) => e.getAttribute('data-shortcut')));
     assert.deepEqual(offered, ['email', 'wait', 'hello', 'order', 'thanks'], 'own first, then shared');
+    mkdirSync(shots, { recursive: true });
+    await console_.screenshot({ path: path.join(shots, 'console-notes-canned.png') });
     // Arrows move the highlight; Escape closes without changing the text.
     await input.press('ArrowDown');
     assert.equal(await suggestions.nth(1).getAttribute('aria-selected'), 'true');
