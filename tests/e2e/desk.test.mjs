@@ -111,7 +111,7 @@ test('an internal note never reaches the widget; /shortcut fills the composer wi
   });
 });
 
-test('an admin adds a shared canned reply (errors named by field); agents are offered it at once', { timeout: TEST_TIMEOUT }, async () => {
+test('an admin adds a shared canned reply (errors named by field), an agent one of their own; both are offered, own first', { timeout: TEST_TIMEOUT }, async () => {
   await withDemo(async ({ demo, browser }) => {
     const admin = await newContext(browser);
     const page = await admin.context.newPage();
@@ -152,14 +152,29 @@ test('an admin adds a shared canned reply (errors named by field); agents are of
     const console_ = await agent.context.newPage();
     await agentSignIn(console_, demo.chat);
     await acceptConversation(console_, conversationId);
+    // The agent adds one of their own with the same shortcut, in the My canned replies dialog.
+    await console_.getByTestId('my-canned-open').click();
+    await console_.getByTestId('my-canned-shortcut').fill('returns');
+    await console_.getByTestId('my-canned-text').fill('{{agent.name}} here: I will start your return now.');
+    await console_.getByTestId('my-canned-save').click();
+    await console_.getByTestId('my-canned-item').filter({ hasText: '/returns' }).waitFor();
+    await console_.getByTestId('my-canned-close').click();
+    await console_.getByTestId('my-canned-dialog').waitFor({ state: 'hidden' });
+
     const input = console_.getByTestId('agent-input');
+    const value = (want) => console_.waitForFunction((w) => document.querySelector('[data-testid="agent-input"]').value === w, want, { timeout: UI_TIMEOUT });
     await input.pressSequentially('/ret');
     const suggestion = console_.getByTestId('canned-suggestion');
+    await suggestion.nth(1).waitFor();
+    assert.deepEqual(await suggestion.evaluateAll((els) => els.map((e) => [e.getAttribute('data-shortcut'), e.querySelector('.canned-scope').textContent])),
+      [['returns', 'Yours'], ['returns', 'Shared']], 'own first');
+    await suggestion.nth(1).click();
+    await value('Returns are free within 30 days, Alex.');
+    await input.fill('');
+    await input.pressSequentially('/ret');
     await suggestion.first().waitFor();
-    assert.deepEqual(await suggestion.evaluateAll((els) => els.map((e) => e.getAttribute('data-shortcut'))), ['returns']);
-    await suggestion.first().click();
-    await console_.waitForFunction((want) => document.querySelector('[data-testid="agent-input"]').value === want,
-      'Returns are free within 30 days, Alex.', { timeout: UI_TIMEOUT });
+    await input.press('Enter');
+    await value('Sam Rivera here: I will start your return now.');
     assert.deepEqual(admin.seen.pageErrors, []);
     assert.deepEqual(agent.seen.pageErrors, []);
   });

@@ -64,6 +64,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/agent-canned.js"),
     ),
+    (
+        "agent-canned-mine.js",
+        JS,
+        include_str!("assets/agent-canned-mine.js"),
+    ),
     ("admin.js", JS, include_str!("assets/admin.js")),
     (
         "admin-canned.js",

@@ -16,6 +16,7 @@ import {
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping, frameHandlers } from './agent-socket.js';
 import { initNotes, setNotes, renderNotes, onNoteFrame } from './agent-notes.js';
 import { initCanned, reloadCanned } from './agent-canned.js';
+import { initMyCanned } from './agent-canned-mine.js';
 
 const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
 
@@ -294,6 +295,7 @@ function boot() {
   $('agent-input').addEventListener('input', maybeTyping);
   initNotes();
   initCanned();
+  initMyCanned();
   frameHandlers.note = onNoteFrame;
   window.addEventListener('online', reconnectIfDown);
   onSignedOut(function () {
