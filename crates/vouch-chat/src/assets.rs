@@ -30,7 +30,7 @@ pub fn agent_html() -> &'static str {
 /// The end of each admin form (its error and saved lines, Save and Cancel), with `PREFIX`
 /// standing for the form's id prefix, and where each form has it.
 const FORM_FOOTER: &str = include_str!("assets/form-footer.html");
-const ADMIN_FORMS: [&str; 2] = ["settings", "widget"];
+const ADMIN_FORMS: [&str; 3] = ["settings", "widget", "canned"];
 
 /// The admin pages, served at `/admin`.
 pub fn admin_html() -> &'static str {
@@ -59,11 +59,27 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/agent-socket.js"),
     ),
+    ("agent-notes.js", JS, include_str!("assets/agent-notes.js")),
+    (
+        "agent-canned.js",
+        JS,
+        include_str!("assets/agent-canned.js"),
+    ),
+    (
+        "agent-canned-mine.js",
+        JS,
+        include_str!("assets/agent-canned-mine.js"),
+    ),
     ("admin.js", JS, include_str!("assets/admin.js")),
     (
         "admin-reports.js",
         JS,
         include_str!("assets/admin-reports.js"),
+    ),
+    (
+        "admin-canned.js",
+        JS,
+        include_str!("assets/admin-canned.js"),
     ),
     ("common.js", JS, include_str!("assets/common.js")),
     ("strings.js", JS, include_str!("assets/strings.js")),
@@ -391,6 +407,8 @@ mod tests {
             "contact-email",
             "contact-id",
             "context-vars",
+            "note-input",
+            "note-send",
         ] {
             let needle = format!("data-testid=\"{id}\"");
             assert!(
@@ -398,7 +416,13 @@ mod tests {
                 "agent console lacks {id}"
             );
         }
-        for id in ["conversation-item", "accept", "history-item"] {
+        for id in [
+            "conversation-item",
+            "accept",
+            "history-item",
+            "note-item",
+            "canned-suggestion",
+        ] {
             assert!(
                 agent_js().contains(&format!("'{id}'")),
                 "the agent console's modules lack {id}"

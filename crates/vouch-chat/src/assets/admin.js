@@ -7,6 +7,7 @@
 import { $, el, clear, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
 import { t } from './strings.js';
 import { initReports, loadReport } from './admin-reports.js';
+import { initCannedAdmin, loadCannedAdmin } from './admin-canned.js';
 
 function setText(id, text) {
   var n = $(id);
@@ -81,7 +82,7 @@ function logout() {
 
 // ------------------------------------------------------------------- tabs
 
-var TABS = ['settings', 'widgets', 'failures', 'reports'];
+var TABS = ['settings', 'widgets', 'failures', 'reports', 'canned'];
 
 function selectTab(name) {
   TABS.forEach(function (tab) {
@@ -90,6 +91,7 @@ function selectTab(name) {
   });
   if (name === 'failures') loadFailures();
   if (name === 'reports') loadReport();
+  if (name === 'canned') loadCannedAdmin();
 }
 
 function loadAll() {
@@ -469,6 +471,7 @@ function boot() {
   $('widget-copy').addEventListener('click', copySnippet);
   $('failures-refresh').addEventListener('click', loadFailures);
   initReports();
+  initCannedAdmin();
   loadMe();
 }
 

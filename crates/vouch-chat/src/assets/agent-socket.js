@@ -238,6 +238,10 @@ function onFrame(f) {
       break;
     }
     default:
+      if (frameHandlers[f.type]) frameHandlers[f.type](f, conv);
       break;
   }
 }
+
+/* Handlers of further frame types by `type` (feature modules register theirs: `note`, …). */
+export const frameHandlers = {};

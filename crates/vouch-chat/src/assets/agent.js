@@ -14,8 +14,11 @@ import { state, conv, mergeSummary, isMine, addMessage } from './agent-model.js'
 import {
   setError, renderLists, renderConversation, renderHistory, renderTranscript
 } from './agent-view.js';
-import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
+import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping, frameHandlers } from './agent-socket.js';
 import { uploadAttachment, FILES_TEXT } from './agent-files.js';
+import { initNotes, setNotes, renderNotes, onNoteFrame } from './agent-notes.js';
+import { initCanned, reloadCanned } from './agent-canned.js';
+import { initMyCanned } from './agent-canned-mine.js';
 
 const UNREACHABLE_RETRYING = t('unreachableRetrying');
 
@@ -92,6 +95,7 @@ export function startConsole() {
   show($('console'), true);
   show($('who'), true);
   $('who-name').textContent = (state.me.name || state.me.email || '') + (state.me.role ? ' \u00b7 ' + state.me.role : '');
+  reloadCanned();
   refreshLists().then(function (ok) {
     if (ok) connect();
     else scheduleReconnect();
@@ -147,6 +151,7 @@ export function select(id) {
   $('agent-input').value = c.draft || '';
   renderConversation();
   renderTranscript();
+  renderNotes();
   renderLists();
   loadDetail(c);
 }
@@ -169,6 +174,7 @@ function loadDetail(c) {
         addMessage(c, m);
       });
     }
+    setNotes(c, r.body.notes);
     if (isMine(c)) resume(c);
     if (state.selected === c.id) {
       renderConversation();
@@ -314,6 +320,10 @@ function boot() {
   });
   $('agent-input').addEventListener('input', maybeTyping);
   $('attach-input').addEventListener('change', attachFile);
+  initNotes();
+  initCanned();
+  initMyCanned();
+  frameHandlers.note = onNoteFrame;
   window.addEventListener('online', reconnectIfDown);
   onSignedOut(function () {
     return state.me != null;

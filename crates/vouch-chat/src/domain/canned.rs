@@ -12,12 +12,12 @@ use uuid::Uuid;
 use super::render::render;
 use super::Chat;
 use crate::error::ChatError;
-use crate::storage::{now_millis, Agent, CannedReply, Conflict, StoreError};
+use crate::storage::{now_millis, Agent, CannedReply, StoreError};
 
 /// Longest shortcut.
 pub const MAX_SHORTCUT: usize = 32;
 /// Most replies in one scope (the shared ones, or one agent's own).
-pub const MAX_PER_SCOPE: usize = 200;
+pub const MAX_PER_SCOPE: u32 = 200;
 
 /// A canned reply as the API answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -64,7 +64,7 @@ fn string_field<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str
 /// A storage refusal of a canned reply as the client sees it.
 fn refused(e: StoreError) -> ChatError {
     match e {
-        StoreError::Conflict(c @ Conflict::ShortcutTaken(_)) => ChatError::Conflict(c.to_string()),
+        StoreError::Conflict(c) => ChatError::Conflict(c.to_string()),
         StoreError::NotFound => ChatError::NotFound("canned reply"),
         other => other.into(),
     }
@@ -101,18 +101,6 @@ impl Chat {
         body: &Map<String, Value>,
     ) -> Result<CannedReplyBody, ChatError> {
         let (shortcut, text) = self.canned_fields(body)?;
-        let in_scope = self
-            .store
-            .canned_replies_for(owner, (2 * MAX_PER_SCOPE) as u32)
-            .await?
-            .into_iter()
-            .filter(|r| r.agent_id == owner)
-            .count();
-        if in_scope >= MAX_PER_SCOPE {
-            return Err(ChatError::Conflict(format!(
-                "at most {MAX_PER_SCOPE} canned replies here: delete one first"
-            )));
-        }
         let now = now_millis();
         let reply = CannedReply {
             id: Uuid::new_v4(),
@@ -123,7 +111,7 @@ impl Chat {
             updated_at: now,
         };
         self.store
-            .insert_canned_reply(&reply)
+            .insert_canned_reply(&reply, MAX_PER_SCOPE)
             .await
             .map_err(refused)?;
         Ok(reply.into())
@@ -164,7 +152,7 @@ impl Chat {
     ) -> Result<Vec<CannedReplyBody>, ChatError> {
         Ok(self
             .store
-            .canned_replies_for(agent, (2 * MAX_PER_SCOPE) as u32)
+            .canned_replies_for(agent, 2 * MAX_PER_SCOPE)
             .await?
             .into_iter()
             .map(CannedReplyBody::from)

@@ -78,6 +78,7 @@ impl Chat {
         let new = self.new_note(author, conversation_id, text)?;
         let note = self.store.add_note(&new).await.map_err(|e| match e {
             StoreError::NotFound => ChatError::no_such_conversation(),
+            StoreError::Conflict(c) => ChatError::Conflict(c.to_string()),
             other => other.into(),
         })?;
         tracing::info!(conversation = %conversation_id, agent = %author.id, "note added");

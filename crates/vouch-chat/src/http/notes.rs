@@ -45,6 +45,7 @@ fn text_field(body: &Bytes) -> ApiResult<String> {
         (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
         (status = 403, description = "`origin_not_allowed` (cookie without the service's own Origin)", body = super::error::ErrorBody),
         (status = 404, description = "`not_found`", body = super::error::ErrorBody),
+        (status = 409, description = "`conflict`: the conversation has the most notes allowed (1,000)", body = super::error::ErrorBody),
         (status = 422, description = "`validation_failed`, field `text`: missing, blank or too long", body = super::error::ErrorBody),
     ))]
 pub async fn add_note(

@@ -45,8 +45,10 @@ impl FromColumns for CannedReply {
 /// `Some(agent)` that agent's own.
 #[async_trait]
 pub trait CannedReplyStore: Send + Sync + 'static {
-    /// `Conflict(ShortcutTaken)` when the shortcut exists in the reply's scope.
-    async fn insert_canned_reply(&self, r: &CannedReply) -> StoreResult<()>;
+    /// `Conflict(ShortcutTaken)` when the shortcut exists in the reply's scope,
+    /// `Conflict(TooManyCannedReplies)` when the scope already holds `max_in_scope` (counted
+    /// under a lock of the scope, so concurrent inserts on several nodes count each other).
+    async fn insert_canned_reply(&self, r: &CannedReply, max_in_scope: u32) -> StoreResult<()>;
     /// Changes the shortcut and text of the reply `id` of scope `owner`: `NotFound` when that
     /// scope has no such reply, `Conflict(ShortcutTaken)` when another of the scope has the
     /// shortcut.

@@ -113,6 +113,12 @@ pub enum Conflict {
     /// The conversation has a rating already.
     #[error("this conversation has already been rated")]
     AlreadyRated,
+    /// The conversation holds the most notes allowed ([`notes::MAX_NOTES`]).
+    #[error("this conversation has the most notes allowed ({})", notes::MAX_NOTES)]
+    TooManyNotes,
+    /// The scope (the shared replies, or one agent's own) holds the most canned replies allowed.
+    #[error("there are already {0} canned replies here: delete one first")]
+    TooManyCannedReplies(u32),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

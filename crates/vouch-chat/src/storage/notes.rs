@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::flows::Steps;
 use super::rows::{Columns, FromColumns};
-use super::{ser_rfc3339, Millis, StoreError, StoreResult};
+use super::{ser_rfc3339, Conflict, Millis, StoreError, StoreResult};
 
-/// Most notes one conversation answers (its detail and the store's list).
+/// Most notes one conversation holds (so its detail, which lists them all, stays bounded).
 pub const MAX_NOTES: u32 = 1_000;
 
 /// The select of notes, in the column order [`FromColumns`] reads: from `notes n JOIN agents
@@ -79,16 +79,24 @@ pub trait NoteStore: Send + Sync + 'static {
 pub(crate) trait NoteSteps {
     /// Whether the agent exists.
     async fn agent_exists(&mut self, id: Uuid) -> StoreResult<bool>;
+    /// How many notes the conversation has.
+    async fn note_count(&mut self, conversation_id: Uuid) -> StoreResult<i64>;
     async fn insert_note(&mut self, n: &NewNote) -> StoreResult<()>;
     async fn note(&mut self, id: Uuid) -> StoreResult<Option<Note>>;
 }
 
 /// Stores a note inside the caller's transaction: the step another flow (a transfer with a
 /// note) runs next to its own, so both are stored or neither. `NotFound` when the
-/// conversation or the author does not exist (nothing stored).
+/// conversation or the author does not exist, `Conflict(TooManyNotes)` when the conversation
+/// has [`MAX_NOTES`] (nothing stored). The conversation's row is locked first, so notes added
+/// at once on several nodes count each other.
 pub(crate) async fn add_note(s: &mut (impl Steps + NoteSteps), n: &NewNote) -> StoreResult<Note> {
+    s.lock_conversation(n.conversation_id).await?;
     if !s.conversation_exists(n.conversation_id).await? || !s.agent_exists(n.author_id).await? {
         return Err(StoreError::NotFound);
+    }
+    if s.note_count(n.conversation_id).await? >= i64::from(MAX_NOTES) {
+        return Err(StoreError::Conflict(Conflict::TooManyNotes));
     }
     s.insert_note(n).await?;
     s.note(n.id).await?.ok_or(StoreError::NotFound)

@@ -46,6 +46,10 @@ async fn a_note_reaches_agents_live_and_in_the_detail() {
     let other = app.new_agent("colleague@example.com").await;
     let (_, conv) = accepted(&app, "c-note-1").await;
     let mut colleague_ws = app.agent_ws(&other).await;
+    // Also a socket on the customers' node (two nodes: the frame crosses over NATS).
+    let mut far_ws = crate::support::Ws::agent(&app.ws_base, &other)
+        .await
+        .expect("agent socket on the other node");
 
     let (st, n) = note(
         &app,
@@ -72,6 +76,10 @@ async fn a_note_reaches_agents_live_and_in_the_detail() {
     assert_eq!(f["note"]["text"], n["text"]);
     assert_eq!(f["note"]["author_id"], n["author_id"]);
     assert!(f.get("seq").is_none() && f["note"].get("seq").is_none());
+    let far = far_ws
+        .next_where("note frame", |v| v["type"] == "note")
+        .await;
+    assert_eq!(far, f, "the same frame on every node");
 
     // The conversation JSON for agents carries the notes, oldest first.
     let (st2, n2) = note(&app, &other, &conv, "Second note").await;

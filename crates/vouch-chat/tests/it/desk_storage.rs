@@ -29,7 +29,9 @@ macro_rules! on_both {
 
 on_both!(
     notes_are_kept_apart_from_messages,
+    a_conversation_holds_a_bounded_number_of_notes_across_nodes,
     canned_reply_shortcuts_are_unique_per_scope,
+    a_scope_holds_a_bounded_number_of_canned_replies_across_nodes,
 );
 
 async fn agent(store: &dyn Store, name: &str) -> Agent {
@@ -206,23 +208,24 @@ async fn canned_reply_shortcuts_are_unique_per_scope(db: TestDb) {
     let kim = agent(&*a, "Kim").await;
 
     let shared = reply(None, "thanks", "Thanks!");
-    a.insert_canned_reply(&shared).await.expect("shared");
+    a.insert_canned_reply(&shared, 200).await.expect("shared");
     // Two shared replies with one shortcut: refused (NULL owners are one scope).
     assert!(taken(
-        b.insert_canned_reply(&reply(None, "thanks", "again")).await
+        b.insert_canned_reply(&reply(None, "thanks", "again"), 200)
+            .await
     ));
     let own = reply(Some(sam.id), "thanks", "Cheers");
-    b.insert_canned_reply(&own)
+    b.insert_canned_reply(&own, 200)
         .await
         .expect("own may shadow shared");
     assert!(taken(
-        a.insert_canned_reply(&reply(Some(sam.id), "thanks", "x"))
+        a.insert_canned_reply(&reply(Some(sam.id), "thanks", "x"), 200)
             .await
     ));
-    a.insert_canned_reply(&reply(Some(kim.id), "thanks", "Kim's"))
+    a.insert_canned_reply(&reply(Some(kim.id), "thanks", "Kim's"), 200)
         .await
         .expect("another agent's scope");
-    a.insert_canned_reply(&reply(Some(sam.id), "hello", "Hello"))
+    a.insert_canned_reply(&reply(Some(sam.id), "hello", "Hello"), 200)
         .await
         .expect("own");
 
@@ -292,5 +295,83 @@ async fn canned_reply_shortcuts_are_unique_per_scope(db: TestDb) {
     assert_eq!(
         list.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
         vec!["Hello", "Thank you!"]
+    );
+}
+
+/// More notes than allowed, added at once on two nodes: exactly `MAX_NOTES` are stored, the rest
+/// refused (the conversation's row lock makes the nodes count each other's notes).
+async fn a_conversation_holds_a_bounded_number_of_notes_across_nodes(db: TestDb) {
+    let max = vouch_chat::storage::notes::MAX_NOTES as usize;
+    let nodes = [db.node().await, db.node().await];
+    let sam = agent(&*nodes[0], "Sam").await;
+    let conv = conversation(&*nodes[0]).await;
+    let extra = 25;
+    // At most 24 at once: all of them queue on one row lock, and a pool (16 connections a node)
+    // must not time out while they wait.
+    let at_once = std::sync::Arc::new(tokio::sync::Semaphore::new(24));
+    let mut tasks = Vec::with_capacity(max + extra);
+    for i in 0..max + extra {
+        let store = nodes[i % 2].clone();
+        let n = new_note(conv.id, sam.id, &format!("note {i}"), now_millis());
+        let at_once = at_once.clone();
+        tasks.push(tokio::spawn(async move {
+            let _slot = at_once.acquire_owned().await.expect("semaphore");
+            store.add_note(&n).await
+        }));
+    }
+    let (mut stored, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => stored += 1,
+            Err(StoreError::Conflict(Conflict::TooManyNotes)) => refused += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((stored, refused), (max, extra));
+    let notes = nodes[1]
+        .notes_for(conv.id, vouch_chat::storage::notes::MAX_NOTES)
+        .await
+        .expect("notes");
+    assert_eq!(notes.len(), max);
+}
+
+/// More replies than a scope may hold, inserted at once on two nodes: exactly the limit is
+/// stored in each scope, the rest refused.
+async fn a_scope_holds_a_bounded_number_of_canned_replies_across_nodes(db: TestDb) {
+    let nodes = [db.node().await, db.node().await];
+    let sam = agent(&*nodes[0], "Sam").await;
+    let max = 10;
+    let mut tasks = Vec::new();
+    for owner in [None, Some(sam.id)] {
+        for i in 0..max + 15 {
+            let store = nodes[(i % 2) as usize].clone();
+            let r = reply(owner, &format!("r{i}"), "text");
+            tasks.push(tokio::spawn(async move {
+                store.insert_canned_reply(&r, max).await
+            }));
+        }
+    }
+    let (mut stored, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(()) => stored += 1,
+            Err(StoreError::Conflict(Conflict::TooManyCannedReplies(n))) if n == max => {
+                refused += 1
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((stored, refused), (2 * max, 30));
+    let all = nodes[1]
+        .canned_replies_for(Some(sam.id), 100)
+        .await
+        .expect("list");
+    assert_eq!(
+        all.iter().filter(|r| r.agent_id.is_none()).count(),
+        max as usize
+    );
+    assert_eq!(
+        all.iter().filter(|r| r.agent_id == Some(sam.id)).count(),
+        max as usize
     );
 }

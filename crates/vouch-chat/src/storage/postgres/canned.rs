@@ -17,9 +17,39 @@ fn shortcut_taken(e: sqlx::Error, shortcut: &str) -> StoreError {
     }
 }
 
+/// The advisory lock key of a scope: a fixed tag in the high half (so it meets no other lock of
+/// this database's users by chance), the scope in the low half (shared: 0; an agent: 32 bits of
+/// its id — two agents sharing them only wait for each other, which is harmless).
+fn scope_lock(owner: Option<Uuid>) -> i64 {
+    const TAG: i64 = 0x766f_7563 << 32; // "vouc"
+    let low = owner.map_or(0, |id| {
+        let b = id.as_bytes();
+        u32::from_be_bytes([b[12], b[13], b[14], b[15]])
+    });
+    TAG | i64::from(low)
+}
+
 #[async_trait]
 impl CannedReplyStore for PgStore {
-    async fn insert_canned_reply(&self, r: &CannedReply) -> StoreResult<()> {
+    async fn insert_canned_reply(&self, r: &CannedReply, max_in_scope: u32) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // Inserts into one scope queue on a transaction-scoped advisory lock of that scope, so
+        // the count below sees every insert committed before (on any node).
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(scope_lock(r.agent_id))
+            .execute(&mut *tx)
+            .await?;
+        let in_scope: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM canned_replies WHERE agent_id IS NOT DISTINCT FROM $1",
+        )
+        .bind(r.agent_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if in_scope >= i64::from(max_in_scope) {
+            return Err(StoreError::Conflict(Conflict::TooManyCannedReplies(
+                max_in_scope,
+            )));
+        }
         sqlx::query(concat!(
             "INSERT INTO canned_replies (",
             canned_cols!(),
@@ -31,9 +61,10 @@ impl CannedReplyStore for PgStore {
         .bind(&r.text)
         .bind(r.created_at)
         .bind(r.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| shortcut_taken(e, &r.shortcut))?;
+        tx.commit().await?;
         Ok(())
     }
 

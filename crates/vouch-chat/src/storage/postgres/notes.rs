@@ -17,6 +17,15 @@ impl NoteSteps for PgSteps {
         Ok(found.is_some())
     }
 
+    async fn note_count(&mut self, conversation_id: Uuid) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE conversation_id = $1")
+                .bind(conversation_id)
+                .fetch_one(&mut *self.0)
+                .await?,
+        )
+    }
+
     async fn insert_note(&mut self, n: &NewNote) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO notes (id, conversation_id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5)",

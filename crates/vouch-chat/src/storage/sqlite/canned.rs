@@ -21,9 +21,18 @@ fn shortcut_taken(e: rusqlite::Error, shortcut: &str) -> StoreError {
 
 #[async_trait]
 impl CannedReplyStore for SqliteStore {
-    async fn insert_canned_reply(&self, r: &CannedReply) -> StoreResult<()> {
+    async fn insert_canned_reply(&self, r: &CannedReply, max_in_scope: u32) -> StoreResult<()> {
         let r = r.clone();
+        // Counted in the write itself: the one writer runs one write at a time.
         self.write(move |c| {
+            let in_scope: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM canned_replies WHERE agent_id IS ?")?
+                .query_row([Id::opt(r.agent_id)], |row| row.get(0))?;
+            if in_scope >= i64::from(max_in_scope) {
+                return Err(StoreError::Conflict(Conflict::TooManyCannedReplies(
+                    max_in_scope,
+                )));
+            }
             c.prepare_cached(concat!(
                 "INSERT INTO canned_replies (",
                 canned_cols!(),
