@@ -103,6 +103,8 @@ mod tests {
             require_auth: false,
             title: "Chat".into(),
             created_at: now,
+            business_hours: None,
+            offline_message: String::new(),
         };
         store.insert_widget(&widget).await.expect("widget");
         let conv = Conversation {
@@ -117,6 +119,7 @@ mod tests {
             updated_at: now,
             ended_at: None,
             last_seq: 0,
+            queue_id: crate::storage::GENERAL_QUEUE_ID,
         };
         store
             .insert_conversation(&conv)
