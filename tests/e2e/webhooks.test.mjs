@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startDemo, startProcess, portalLogin, agentToken, tempDir, cleanup, repoRoot, runVouch } from './lib.mjs';
+import { startDemo, startProcess, portalLogin, agentToken, tempDir, cleanup, repoRoot, runVouch, launchBrowser } from './lib.mjs';
+import { ADMIN, UI_TIMEOUT } from './browser.mjs';
 
 const dir = tempDir('vouch-crm-');
 const demo = await startDemo();
@@ -129,4 +130,66 @@ test('a verified conversation syncs into the Python CRM receiver; forgeries and 
   const stale = await runVouch(['webhooks', 'verify', '--secret', hook.secret, '--header', sign(hook.secret, now - 301, body), '--body', bodyFile]);
   assert.equal(stale.code, 1);
   assert.match(stale.stderr, /^invalid signature: the timestamp/);
+});
+
+test('the admin Webhooks tab: create by keyboard (secret shown once, never again), a delivery's status, delete', async () => {
+  const browser = await launchBrowser();
+  try {
+    // Its own context (newContext's helper dismisses dialogs; the delete confirmation is accepted here).
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(UI_TIMEOUT);
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.goto(new URL('/admin', demo.chat).href);
+    await page.getByTestId('agent-email').fill(ADMIN.email);
+    await page.getByTestId('agent-password').fill(ADMIN.password);
+    await page.getByTestId('agent-password').press('Enter');
+    await page.getByTestId('agent-email').waitFor({ state: 'hidden' });
+
+    // Keyboard only: focus the tab and press Enter; fill the form and submit with Enter.
+    await page.getByTestId('tab-webhooks').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getByTestId('tab-webhooks').getAttribute('aria-selected'), 'true');
+    // A port nothing listens on: deliveries fail (connection refused) and stay visible as such.
+    const dead = `http://127.0.0.1:9/nowhere`;
+    await page.getByTestId('webhook-url').fill('not a url');
+    await page.getByTestId('webhook-url').press('Enter');
+    await page.getByTestId('webhook-url-error').waitFor();
+    await page.getByTestId('webhook-url').fill(dead);
+    await page.getByTestId('webhook-url').press('Enter');
+    const secret = page.getByTestId('webhook-secret');
+    await secret.waitFor();
+    const shown = await secret.inputValue();
+    assert.match(shown, /^whsec_/);
+    const row = page.getByTestId('webhook-row').filter({ hasText: dead });
+    await row.waitFor();
+
+    // An event for it: a new anonymous-looking session from the demo customer.
+    const customer = await portalLogin(demo.portal, 'customer@example.com', 'customer');
+    const jwt = (await (await customer.fetch(`${demo.portal}/token`)).text()).trim();
+    const r = await fetch(`${demo.chat}/api/v1/widgets/${demo.appId}/sessions`, {
+      method: 'POST', headers: { origin: demo.portal, AuthenticatedUserToken: jwt },
+    });
+    assert.equal(r.status, 201);
+
+    await row.getByTestId('webhook-deliveries').click();
+    const delivery = page.getByTestId('delivery-row').first();
+    await delivery.waitFor();
+    assert.equal(await delivery.getAttribute('data-status'), 'pending');
+    // After a reload the secret is nowhere on the page.
+    await page.reload();
+    await page.getByTestId('tab-webhooks').click();
+    await page.getByTestId('webhook-row').first().waitFor();
+    const html = await page.content();
+    assert.ok(!html.includes(shown) && !/whsec_/.test(html), 'the secret is not shown again');
+
+    // Delete (confirm dialog accepted) removes the row.
+    page.once('dialog', (d) => d.accept());
+    await page.getByTestId('webhook-row').filter({ hasText: dead }).getByTestId('webhook-delete').click();
+    await page.getByTestId('webhook-row').filter({ hasText: dead }).waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+  }
 });

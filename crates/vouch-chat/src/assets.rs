@@ -59,6 +59,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         include_str!("assets/agent-socket.js"),
     ),
     ("admin.js", JS, include_str!("assets/admin.js")),
+    (
+        "admin-webhooks.js",
+        JS,
+        include_str!("assets/admin-webhooks.js"),
+    ),
     ("common.js", JS, include_str!("assets/common.js")),
     ("console.css", CSS, include_str!("assets/console.css")),
 ];
