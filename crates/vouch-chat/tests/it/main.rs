@@ -7,6 +7,7 @@ mod group_commit;
 mod keys;
 mod limits;
 mod ops;
+mod outbox;
 mod sessions;
 mod storage;
 mod support;

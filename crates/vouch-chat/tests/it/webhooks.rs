@@ -54,6 +54,8 @@ struct State {
     mode: Mutex<Option<Mode>>,
     hits: Mutex<Vec<Hit>>,
     in_flight: Mutex<HashSet<String>>,
+    /// The event id of every request, as it arrives (before it is answered).
+    arrivals: Mutex<Vec<String>>,
     /// Requests that came while another request of the same event was in flight.
     overlaps: AtomicUsize,
     hung: AtomicBool,
@@ -125,6 +127,7 @@ async fn receive(s: Arc<State>, headers: HeaderMap, raw: String) -> StatusCode {
             .to_string()
     };
     let event_id = header("vouch-event-id");
+    s.arrivals.lock().unwrap().push(event_id.clone());
     if !s.in_flight.lock().unwrap().insert(event_id.clone()) {
         s.overlaps.fetch_add(1, Ordering::SeqCst);
     }
@@ -384,8 +387,14 @@ async fn a_hanging_receiver_is_timed_out_and_the_event_retried_with_the_same_id(
         (l.len() == 1 && l[0]["status"] == "delivered").then_some(l)
     })
     .await;
-    // The hung attempt counted: at least two attempts for the one event.
+    // The hung attempt counted: at least two attempts for the one event, all with its id.
     assert!(list[0]["attempts"].as_i64() >= Some(2), "{list:?}");
+    let arrivals = rx.state.arrivals.lock().unwrap().clone();
+    assert!(arrivals.len() >= 2, "{arrivals:?}");
+    assert!(
+        arrivals.iter().all(|id| *id == done[0].event_id),
+        "{arrivals:?}"
+    );
     assert_eq!(list[0]["event_id"], done[0].event_id.as_str());
     assert_eq!(list[0]["type"], "conversation.created");
 }

@@ -89,7 +89,10 @@ async fn sigkill_with_deliveries_pending_loses_none_and_verify_accepts_them() {
     let log = Arc::new(Mutex::new(Log::default()));
     let url = receiver(up.clone(), log.clone()).await;
 
-    let mut chat = ChatProcess::start(dir.path(), FLAGS).await;
+    // Debug logs: the secret must be in none of them.
+    let mut cmd = ChatProcess::command(dir.path(), FLAGS);
+    cmd.env("VOUCH_LOG", "debug");
+    let mut chat = ChatProcess::spawn(cmd).await;
     let admin = chat.login().await;
     let app_id = chat.create_widget(&admin).await;
     let (s, hook) = post_as(
@@ -102,6 +105,10 @@ async fn sigkill_with_deliveries_pending_loses_none_and_verify_accepts_them() {
     assert_eq!(s, 201, "{hook}");
     let secret = hook["secret"].as_str().unwrap().to_string();
     let hook_id = hook["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(200)).await; // the log lines of the request written
+    let logs = chat.logs();
+    assert!(logs.contains("webhook created"), "{logs}");
+    assert!(!logs.contains(&secret), "the secret is never logged");
 
     // 5 conversations × (created + 4 messages) = 25 events, committed while the receiver is down.
     let mut conversations = Vec::new();
@@ -121,7 +128,10 @@ async fn sigkill_with_deliveries_pending_loses_none_and_verify_accepts_them() {
     chat.kill().await;
 
     up.store(true, Ordering::SeqCst);
-    let chat = ChatProcess::start(dir.path(), FLAGS).await;
+    // After the restart the secret is read to sign: it must not be logged then either.
+    let mut cmd = ChatProcess::command(dir.path(), FLAGS);
+    cmd.env("VOUCH_LOG", "info");
+    let chat = ChatProcess::spawn(cmd).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while log.lock().unwrap().delivered.len() < 25 {
         assert!(
@@ -174,6 +184,9 @@ async fn sigkill_with_deliveries_pending_loses_none_and_verify_accepts_them() {
         .iter()
         .all(|d| d["status"] == "delivered" && d["last_status_code"] == 204));
     assert!(list.iter().any(|d| d["attempts"].as_i64() >= Some(2)));
+    let logs = chat.logs();
+    assert!(logs.contains("webhook delivery"), "deliveries are logged");
+    assert!(!logs.contains(&secret), "the secret is never logged");
     let (_, header, body) = &delivered[0];
     assert_eq!(verify(&secret, header, body).await, 0);
     assert_eq!(
