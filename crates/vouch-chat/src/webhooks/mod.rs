@@ -347,6 +347,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn webhook_urls_are_judged_on_their_addresses_without_a_packet() {
+        // Public literals and host names pass at creation (host names are checked again on
+        // every address they resolve to, at connect time); internal literals are refused,
+        // naming the webhook flag, unless it is given.
+        for ok in [
+            "https://93.184.216.34/hook",
+            "https://crm.example.com/hook",
+            "http://[2606:4700::1111]/x",
+        ] {
+            assert!(check_webhook_url(ok, false).is_ok(), "{ok}");
+        }
+        for (url, class) in [
+            ("http://127.0.0.1:8080/hook", "loopback"),
+            ("http://[::1]/hook", "loopback"),
+            ("http://0x7f.1/hook", "loopback"),
+            ("http://10.0.0.5/hook", "private"),
+            ("http://192.168.1.1/hook", "private"),
+            ("http://[fd00::1]/hook", "private"),
+            ("http://169.254.169.254/latest/meta-data", "link-local"),
+            ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+            ("http://100.64.0.1/hook", "internal"),
+        ] {
+            let e = check_webhook_url(url, false).expect_err(url);
+            assert!(e.contains(class), "{url}: {e}");
+            assert!(e.contains("--allow-private-webhook-urls"), "{url}: {e}");
+            assert!(!e.contains("key"), "{url}: {e}");
+            assert!(check_webhook_url(url, true).is_ok(), "{url} with the flag");
+        }
+        for bad in [
+            "ftp://example.com/x",
+            "https://u:p@example.com/x",
+            "not a url",
+        ] {
+            assert!(check_webhook_url(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn backoff_doubles_from_one_second_to_one_hour() {
         let o = WebhookOptions::default();
         let secs: Vec<u64> = (1..=14).map(|n| backoff(&o, n).as_secs()).collect();
