@@ -112,6 +112,8 @@ pub struct WebhookOptions {
     pub poll_interval: Duration,
     /// Most deliveries in flight at once on this node.
     pub max_in_flight: usize,
+    /// Delivered deliveries older than this are deleted (pending and failed ones are kept).
+    pub keep_delivered: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -124,6 +126,7 @@ impl Default for WebhookOptions {
             give_up_after: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_millis(500),
             max_in_flight: 32,
+            keep_delivered: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -209,9 +212,20 @@ impl Deliverer {
     /// Runs until `shutdown` turns true. Deliveries in flight then finish or are abandoned
     /// (their lease runs out and another worker, or this node after a restart, sends them).
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        // The outbox does not grow without bound: delivered rows go after `keep_delivered`
+        // (checked at start and hourly; every node may, the delete is idempotent).
+        let mut prune = tokio::time::interval(Duration::from_secs(3600));
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if futures_util::FutureExt::now_or_never(prune.tick()).is_some() {
+                let before = self.clock.now() - self.opts.keep_delivered.as_millis() as i64;
+                match self.store.prune_deliveries(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "old webhook deliveries pruned"),
+                    Err(e) => tracing::warn!(error = %e, "webhook deliveries not pruned"),
+                }
             }
             let claimed = self.claim().await;
             let busy = !claimed.is_empty();
