@@ -132,7 +132,7 @@ test('a verified conversation syncs into the Python CRM receiver; forgeries and 
   assert.match(stale.stderr, /^invalid signature: the timestamp/);
 });
 
-test('the admin Webhooks tab: create by keyboard (secret shown once, never again), a delivery's status, delete', async () => {
+test('the admin Webhooks tab: create by keyboard (secret shown once, never again), the status of a delivery, delete', async () => {
   const browser = await launchBrowser();
   try {
     // Its own context (newContext's helper dismisses dialogs; the delete confirmation is accepted here).
