@@ -81,6 +81,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/admin-canned.js"),
     ),
+    (
+        "admin-webhooks.js",
+        JS,
+        include_str!("assets/admin-webhooks.js"),
+    ),
     ("common.js", JS, include_str!("assets/common.js")),
     ("strings.js", JS, include_str!("assets/strings.js")),
     ("console.css", CSS, include_str!("assets/console.css")),

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::{cmd_bench, cmd_chat, cmd_demo, cmd_doctor, cmd_keys, cmd_portal, cmd_token};
+use crate::{
+    cmd_bench, cmd_chat, cmd_demo, cmd_doctor, cmd_keys, cmd_portal, cmd_token, cmd_webhooks,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +42,9 @@ pub enum Command {
     /// Sign or verify a JWT exactly as the portal and the chat service do.
     #[command(subcommand)]
     Token(cmd_token::TokenCommand),
+    /// Webhook tools: check a delivery's signature.
+    #[command(subcommand)]
+    Webhooks(cmd_webhooks::WebhooksCommand),
 }
 
 pub async fn run(command: Command) -> ExitCode {
@@ -51,6 +56,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Token(cmd) => cmd_token::run(cmd).await,
         Command::Bench(cmd) => cmd_bench::run(cmd).await,
         Command::Doctor(args) => cmd_doctor::run(args).await,
+        Command::Webhooks(cmd) => cmd_webhooks::run(cmd),
     }
 }
 

@@ -41,6 +41,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let mut chat_config = ChatConfig::with_data_dir(&args.data_dir);
     chat_config.addr = args.chat_addr;
     chat_config.allow_private_key_urls = true; // the demo's key URL is the portal on loopback
+                                               // A CRM receiver tried out next to the demo is on this machine too.
+    chat_config.webhooks.allow_private_webhook_urls = true;
     let chat_listener = crate::cmd_chat::bind(&mut chat_config).await?;
 
     let mut portal_config = PortalConfig::new(&args.data_dir);

@@ -8,6 +8,7 @@ import { $, el, clear, show, api, apiMessage, onSignedOut, SESSION_ENDED } from 
 import { t } from './strings.js';
 import { initReports, loadReport } from './admin-reports.js';
 import { initCannedAdmin, loadCannedAdmin } from './admin-canned.js';
+import { initWebhooks, loadWebhooks } from './admin-webhooks.js';
 
 function setText(id, text) {
   var n = $(id);
@@ -82,7 +83,7 @@ function logout() {
 
 // ------------------------------------------------------------------- tabs
 
-var TABS = ['settings', 'widgets', 'failures', 'reports', 'canned'];
+var TABS = ['settings', 'widgets', 'failures', 'reports', 'canned', 'webhooks'];
 
 function selectTab(name) {
   TABS.forEach(function (tab) {
@@ -92,6 +93,7 @@ function selectTab(name) {
   if (name === 'failures') loadFailures();
   if (name === 'reports') loadReport();
   if (name === 'canned') loadCannedAdmin();
+  if (name === 'webhooks') loadWebhooks();
 }
 
 function loadAll() {
@@ -472,6 +474,7 @@ function boot() {
   $('failures-refresh').addEventListener('click', loadFailures);
   initReports();
   initCannedAdmin();
+  initWebhooks();
   loadMe();
 }
 

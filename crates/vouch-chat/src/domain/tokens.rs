@@ -165,6 +165,19 @@ impl Chat {
         })
     }
 
+    /// Ends a conversation for an integration (`conversations:write`): as the system does,
+    /// whoever it is assigned to.
+    pub async fn end_by_integration(
+        &self,
+        caller: &ApiCaller,
+        id: Uuid,
+    ) -> Result<crate::domain::conversations::ConversationSummary, ChatError> {
+        self.end_conversation_by_system(id).await?;
+        tracing::info!(conversation = %id, api_token = %caller.token.id, "conversation ended by an integration");
+        let c = self.conversation(id).await?;
+        self.conversation_summary(&c).await
+    }
+
     /// The contacts whose external id (the website's contact id) is `external_id`.
     pub async fn contacts_by_external_id(
         &self,

@@ -196,15 +196,19 @@ pub async fn accept(
     responses(
         (status = 200, description = "Ended; the transcript became an activity on the contact", body = ConversationSummary),
         (status = 401, description = "`unauthorized`: no or a bad token", body = super::error::ErrorBody),
-        (status = 403, description = "`forbidden`: not the assigned agent; or `origin_not_allowed`", body = super::error::ErrorBody),
+        (status = 403, description = "`forbidden`: not the assigned agent, or an API token without conversations:write; or `origin_not_allowed`", body = super::error::ErrorBody),
         (status = 404, description = "`not_found`", body = super::error::ErrorBody),
         (status = 409, description = "`conflict`: already ended", body = super::error::ErrorBody),
     ))]
 pub async fn end(
     State(chat): State<AppState>,
-    auth: AgentAuth,
+    auth: super::tokens::Scoped<super::tokens::ConversationsWrite>,
     Path(id): Path<String>,
 ) -> ApiResult<Answer<ConversationSummary>> {
     let id = path_uuid(&id, "conversation")?;
-    Ok(Answer(chat.end_by_agent(&auth.agent, id).await?))
+    Ok(Answer(match auth.0 {
+        super::tokens::Caller::Agent(a) => chat.end_by_agent(&a.agent, id).await?,
+        // An integration's API token with conversations:write.
+        super::tokens::Caller::Integration(c) => chat.end_by_integration(&c, id).await?,
+    }))
 }

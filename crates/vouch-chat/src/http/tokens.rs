@@ -36,6 +36,12 @@ impl Scope for ConversationsRead {
     const NAME: &'static str = tokens::CONVERSATIONS_READ;
 }
 
+/// `conversations:write`
+pub struct ConversationsWrite;
+impl Scope for ConversationsWrite {
+    const NAME: &'static str = tokens::CONVERSATIONS_WRITE;
+}
+
 /// Who called a route that agents and integrations share.
 #[derive(Debug, Clone)]
 pub enum Caller {

@@ -270,6 +270,9 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Makes a failed delivery pending again, due at `now`, with a fresh give-up window.
     /// `NotFound` when the webhook has no such failed delivery.
     async fn redeliver(&self, webhook_id: Uuid, event_id: Uuid, now: Millis) -> StoreResult<()>;
+    /// Deletes delivered deliveries created before `before` (the outbox keeps what is pending
+    /// or failed); how many.
+    async fn prune_deliveries(&self, before: Millis) -> StoreResult<u64>;
 }
 
 /// The outbox's single SQL steps, inside a flow's transaction. Every back-end's [`super::flows::Steps`]

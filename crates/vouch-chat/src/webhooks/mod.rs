@@ -112,6 +112,8 @@ pub struct WebhookOptions {
     pub poll_interval: Duration,
     /// Most deliveries in flight at once on this node.
     pub max_in_flight: usize,
+    /// Delivered deliveries older than this are deleted (pending and failed ones are kept).
+    pub keep_delivered: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -124,6 +126,7 @@ impl Default for WebhookOptions {
             give_up_after: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_millis(500),
             max_in_flight: 32,
+            keep_delivered: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -209,9 +212,20 @@ impl Deliverer {
     /// Runs until `shutdown` turns true. Deliveries in flight then finish or are abandoned
     /// (their lease runs out and another worker, or this node after a restart, sends them).
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        // The outbox does not grow without bound: delivered rows go after `keep_delivered`
+        // (checked at start and hourly; every node may, the delete is idempotent).
+        let mut prune = tokio::time::interval(Duration::from_secs(3600));
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if futures_util::FutureExt::now_or_never(prune.tick()).is_some() {
+                let before = self.clock.now() - self.opts.keep_delivered.as_millis() as i64;
+                match self.store.prune_deliveries(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "old webhook deliveries pruned"),
+                    Err(e) => tracing::warn!(error = %e, "webhook deliveries not pruned"),
+                }
             }
             let claimed = self.claim().await;
             let busy = !claimed.is_empty();
@@ -345,6 +359,44 @@ impl Deliverer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_urls_are_judged_on_their_addresses_without_a_packet() {
+        // Public literals and host names pass at creation (host names are checked again on
+        // every address they resolve to, at connect time); internal literals are refused,
+        // naming the webhook flag, unless it is given.
+        for ok in [
+            "https://93.184.216.34/hook",
+            "https://crm.example.com/hook",
+            "http://[2606:4700::1111]/x",
+        ] {
+            assert!(check_webhook_url(ok, false).is_ok(), "{ok}");
+        }
+        for (url, class) in [
+            ("http://127.0.0.1:8080/hook", "loopback"),
+            ("http://[::1]/hook", "loopback"),
+            ("http://0x7f.1/hook", "loopback"),
+            ("http://10.0.0.5/hook", "private"),
+            ("http://192.168.1.1/hook", "private"),
+            ("http://[fd00::1]/hook", "private"),
+            ("http://169.254.169.254/latest/meta-data", "link-local"),
+            ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+            ("http://100.64.0.1/hook", "internal"),
+        ] {
+            let e = check_webhook_url(url, false).expect_err(url);
+            assert!(e.contains(class), "{url}: {e}");
+            assert!(e.contains("--allow-private-webhook-urls"), "{url}: {e}");
+            assert!(!e.contains("key"), "{url}: {e}");
+            assert!(check_webhook_url(url, true).is_ok(), "{url} with the flag");
+        }
+        for bad in [
+            "ftp://example.com/x",
+            "https://u:p@example.com/x",
+            "not a url",
+        ] {
+            assert!(check_webhook_url(bad, true).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_from_one_second_to_one_hour() {

@@ -14,6 +14,7 @@ mod offline;
 mod ops;
 mod pipeline;
 mod search;
+mod outbox;
 mod sessions;
 mod storage;
 mod support;

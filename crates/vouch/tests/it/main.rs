@@ -19,3 +19,4 @@ mod signin_memory;
 mod support;
 mod token_attacks;
 mod web;
+mod webhooks_kill;

@@ -187,6 +187,16 @@ impl WebhookStore for PgStore {
         .await?;
         updated(done.rows_affected())
     }
+
+    async fn prune_deliveries(&self, before: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE status = 'delivered' AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[async_trait]

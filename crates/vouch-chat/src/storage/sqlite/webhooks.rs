@@ -199,6 +199,17 @@ impl WebhookStore for SqliteStore {
         })
         .await
     }
+
+    async fn prune_deliveries(&self, before: Millis) -> StoreResult<u64> {
+        self.write(move |c| {
+            Ok(execute(
+                c,
+                "DELETE FROM webhook_deliveries WHERE status = 'delivered' AND created_at < ?",
+                [before],
+            )? as u64)
+        })
+        .await
+    }
 }
 
 #[async_trait]
