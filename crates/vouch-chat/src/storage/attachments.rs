@@ -170,3 +170,8 @@ pub trait ReportStore: Send + Sync + 'static {
     /// One row per conversation created in `[from, to)` (the caller bounds the period).
     async fn report_rows(&self, from: Millis, to: Millis) -> StoreResult<Vec<ReportRow>>;
 }
+
+/// A rating as the agent API and the `rating.created` event show it: `{"score", "comment"}`.
+pub(crate) fn rating_json(r: &Rating) -> serde_json::Value {
+    serde_json::json!({ "score": r.score, "comment": r.comment })
+}

@@ -407,7 +407,6 @@ pub(crate) mod outbox {
 
     /// `rating.created`: for the ratings flow to call in its transaction, with the rating as
     /// the agent API shows it (`{"score", "comment"}`).
-    #[allow(dead_code)] // called by the ratings flow (issue 18 defines it; ratings wire it)
     pub(crate) async fn rating_created(
         s: &mut impl OutboxSteps,
         conversation_id: Uuid,

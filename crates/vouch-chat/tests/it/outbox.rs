@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use uuid::Uuid;
 use vouch_chat::storage::webhooks::Outcome;
-use vouch_chat::storage::{now_millis, NewMessage, Sender, Store, StoreError, Webhook};
+use vouch_chat::storage::{now_millis, NewMessage, Rating, Sender, Store, StoreError, Webhook};
 
 use crate::storage::TestDb;
 
@@ -32,6 +32,7 @@ macro_rules! on_both {
 
 on_both!(
     events_commit_with_their_change_and_only_then,
+    a_rating_commits_with_its_event_and_a_second_adds_none,
     claims_are_exclusive_across_nodes_and_in_order
 );
 
@@ -64,6 +65,7 @@ fn message(conversation_id: Uuid, n: usize) -> NewMessage {
         text: format!("message {n}"),
         client_msg_id: Some(format!("m{n}")),
         sent_at: now_millis(),
+        attachments: Vec::new(),
     }
 }
 
@@ -133,6 +135,25 @@ async fn events_commit_with_their_change_and_only_then(db: TestDb) {
         store.delete_webhook(all.id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+async fn a_rating_commits_with_its_event_and_a_second_adds_none(db: TestDb) {
+    let store = db.node().await;
+    let hook = webhook(&*store, &["rating.created"]).await;
+    let conv = new_conversation(&*store).await;
+    let rating = Rating {
+        score: 4,
+        comment: Some("quick".into()),
+        conversation_id: conv,
+        created_at: now_millis(),
+    };
+    store.insert_rating(&rating).await.expect("rate");
+    let again = store.insert_rating(&rating).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let d = store.list_deliveries(hook.id, 100).await.expect("list");
+    assert_eq!(d.len(), 1, "one event for the one stored rating: {d:?}");
+    assert_eq!(d[0].event_type, "rating.created");
+    assert_eq!(d[0].conversation_id, Some(conv));
 }
 
 async fn claims_are_exclusive_across_nodes_and_in_order(db: TestDb) {

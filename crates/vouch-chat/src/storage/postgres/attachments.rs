@@ -6,9 +6,10 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::super::attachments::{
-    Attachment, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore, ATTACHMENT_COLS,
-    RATING_COLS, REPORT_SQL,
+    rating_json, Attachment, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
+    ATTACHMENT_COLS, RATING_COLS, REPORT_SQL,
 };
+use super::super::webhooks::outbox;
 use super::super::{Conflict, Millis, StoreError, StoreResult};
 use super::steps::{all, one};
 use super::PgStore;
@@ -63,21 +64,25 @@ impl AttachmentStore for PgStore {
 #[async_trait]
 impl RatingStore for PgStore {
     async fn insert_rating(&self, r: &Rating) -> StoreResult<()> {
+        // The rating and its `rating.created` webhook event commit together (the outbox).
+        let mut tx = self.begin().await?;
         let sql = format!("INSERT INTO ratings ({RATING_COLS}) VALUES ($1, $2, $3, $4)");
         let res = sqlx::query(&sql)
             .bind(r.conversation_id)
             .bind(r.score as i32)
             .bind(&r.comment)
             .bind(r.created_at)
-            .execute(&self.pool)
+            .execute(&mut *tx.0)
             .await;
         match res {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(e) if vouch_db::is_unique_violation(&e) => {
-                Err(StoreError::Conflict(Conflict::AlreadyRated))
+                return Err(StoreError::Conflict(Conflict::AlreadyRated))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
+        outbox::rating_created(&mut tx, r.conversation_id, rating_json(r), r.created_at).await?;
+        tx.commit().await
     }
 
     async fn get_rating(&self, conversation_id: Uuid) -> StoreResult<Option<Rating>> {

@@ -10,10 +10,13 @@ use rusqlite::params;
 use uuid::Uuid;
 
 use super::super::attachments::{
-    Attachment, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore, ATTACHMENT_COLS,
-    RATING_COLS, REPORT_SQL,
+    rating_json, Attachment, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
+    ATTACHMENT_COLS, RATING_COLS, REPORT_SQL,
 };
+use super::super::flows::ready;
+use super::super::webhooks::outbox;
 use super::super::{Conflict, Millis, StoreError, StoreResult};
+use super::steps::SqliteSteps;
 use super::steps::{query_all, query_one, Id};
 use super::writer::is_unique_violation;
 use super::SqliteStore;
@@ -117,6 +120,7 @@ impl AttachmentStore for SqliteStore {
 impl RatingStore for SqliteStore {
     async fn insert_rating(&self, r: &Rating) -> StoreResult<()> {
         let r = r.clone();
+        // The rating and its `rating.created` webhook event commit together (the outbox).
         self.write(move |c| {
             let res = c
                 .prepare_cached(&format!(
@@ -129,12 +133,18 @@ impl RatingStore for SqliteStore {
                     r.created_at
                 ]);
             match res {
-                Ok(_) => Ok(()),
+                Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
-                    Err(StoreError::Conflict(Conflict::AlreadyRated))
+                    return Err(StoreError::Conflict(Conflict::AlreadyRated))
                 }
-                Err(e) => Err(e.into()),
+                Err(e) => return Err(e.into()),
             }
+            ready(outbox::rating_created(
+                &mut SqliteSteps(c),
+                r.conversation_id,
+                rating_json(&r),
+                r.created_at,
+            ))
         })
         .await
     }
