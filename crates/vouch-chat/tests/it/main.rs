@@ -3,6 +3,7 @@
 mod agents;
 mod chat;
 mod desk;
+mod desk_storage;
 mod faults;
 mod group_commit;
 mod keys;

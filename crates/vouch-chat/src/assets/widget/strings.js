@@ -54,6 +54,15 @@ export const STATUS = {
   signedInAs: 'Signed in as '
 };
 
+/* chat-queue-position: a waiting visitor's place in the queue and the estimate, if any. */
+export function queueText(position, secs) {
+  let t = position === 1 ? 'You are next in the queue' : 'You are number ' + position + ' in the queue';
+  if (typeof secs === 'number' && secs >= 0) {
+    t += secs < 60 ? ' \u00b7 less than a minute' : ' \u00b7 about ' + Math.round(secs / 60) + ' min';
+  }
+  return t;
+}
+
 export const STATE_TEXT = {
   waiting: 'Waiting for an agent\u2026',
   active: 'Chatting with support',

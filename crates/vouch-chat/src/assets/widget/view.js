@@ -5,7 +5,7 @@
  */
 
 import { applyStyles } from './styles.js';
-import { MSG, UI, STATUS, STATE_TEXT, STATUS_LABEL } from './strings.js';
+import { MSG, UI, STATUS, STATE_TEXT, STATUS_LABEL, queueText } from './strings.js';
 import { el, svg, guard, contactName, formatTime } from './util.js';
 import { session, phase } from './session.js';
 
@@ -69,6 +69,10 @@ export function buildUi(actions) {
   error.setAttribute('role', 'alert');
   error.hidden = true;
 
+  const queue = el('p', 'queue', 'chat-queue-position');
+  queue.setAttribute('aria-live', 'polite');
+  queue.hidden = true;
+
   const log = el('div', 'log');
   log.setAttribute('role', 'log');
   log.setAttribute('aria-live', 'polite');
@@ -103,6 +107,7 @@ export function buildUi(actions) {
 
   panel.appendChild(head);
   panel.appendChild(error);
+  panel.appendChild(queue);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(bar);
@@ -146,7 +151,7 @@ export function buildUi(actions) {
   ui = {
     host: host, shadow: shadow, launcher: launcher, unread: unread, panel: panel, title: title,
     status: status, error: error, log: log, empty: empty, typing: typing, bar: bar, again: again,
-    input: input, send: send, unreadCount: 0
+    input: input, send: send, unreadCount: 0, queue: queue
   };
   return ui;
 }
@@ -184,6 +189,18 @@ export function clearError(kind) {
   errorKind = null;
   ui.error.textContent = '';
   ui.error.hidden = true;
+}
+
+/* A `queue` frame: the visitor's position (from 1) and the estimate in seconds or null. */
+export function showQueue(position, secs) {
+  if (!ui || typeof position !== 'number' || position < 1) return;
+  ui.queue.textContent = queueText(position, secs);
+  ui.queue.hidden = false;
+}
+
+/* No longer waiting: no position. */
+export function hideQueue() {
+  if (ui) ui.queue.hidden = true;
 }
 
 /* An exception inside the widget (see util.report). */

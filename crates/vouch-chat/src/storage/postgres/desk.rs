@@ -70,12 +70,18 @@ impl DeskSteps for PgSteps {
     }
 
     async fn lock_agent_with_room(&mut self, agent_id: Uuid) -> StoreResult<Option<Agent>> {
-        // The lock first, in its own statement: the count below then begins after any other
-        // assignment to this agent has committed, and sees it.
-        sqlx::query("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE")
+        // The lock first, in its own statement: once it is ours, any other assignment to this
+        // agent has committed, and the count below (a later statement) sees it. SKIP LOCKED: an
+        // agent another node is assigning to right now is passed over, never waited for — a
+        // transaction holding one agent's lock never waits for another's, so none deadlock
+        // (that node's run assigns again after it commits, so nothing is left waiting).
+        let locked = sqlx::query("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE SKIP LOCKED")
             .bind(agent_id)
             .fetch_optional(&mut *self.0)
             .await?;
+        if locked.is_none() {
+            return Ok(None);
+        }
         let sql = concat!(
             "SELECT ",
             cols!(agent),
