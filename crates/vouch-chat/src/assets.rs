@@ -30,7 +30,7 @@ pub fn agent_html() -> &'static str {
 /// The end of each admin form (its error and saved lines, Save and Cancel), with `PREFIX`
 /// standing for the form's id prefix, and where each form has it.
 const FORM_FOOTER: &str = include_str!("assets/form-footer.html");
-const ADMIN_FORMS: [&str; 2] = ["settings", "widget"];
+const ADMIN_FORMS: [&str; 5] = ["settings", "widget", "agents", "queues", "routing"];
 
 /// The admin pages, served at `/admin`.
 pub fn admin_html() -> &'static str {
@@ -58,7 +58,13 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/agent-socket.js"),
     ),
+    (
+        "agent-presence.js",
+        JS,
+        include_str!("assets/agent-presence.js"),
+    ),
     ("admin.js", JS, include_str!("assets/admin.js")),
+    ("admin-desk.js", JS, include_str!("assets/admin-desk.js")),
     ("common.js", JS, include_str!("assets/common.js")),
     ("console.css", CSS, include_str!("assets/console.css")),
 ];

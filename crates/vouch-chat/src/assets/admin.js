@@ -5,6 +5,7 @@
  */
 
 import { $, el, clear, show, api, apiMessage, onSignedOut, SESSION_ENDED } from './common.js';
+import { initDesk, loadDesk } from './admin-desk.js';
 
 function setText(id, text) {
   var n = $(id);
@@ -79,7 +80,7 @@ function logout() {
 
 // ------------------------------------------------------------------- tabs
 
-var TABS = ['settings', 'widgets', 'failures'];
+var TABS = ['settings', 'widgets', 'failures', 'agents', 'queues'];
 
 function selectTab(name) {
   TABS.forEach(function (t) {
@@ -87,6 +88,7 @@ function selectTab(name) {
     show($('sec-' + t), t === name);
   });
   if (name === 'failures') loadFailures();
+  if (name === 'agents' || name === 'queues') loadDesk();
 }
 
 function loadAll() {
@@ -465,6 +467,7 @@ function boot() {
   });
   $('widget-copy').addEventListener('click', copySnippet);
   $('failures-refresh').addEventListener('click', loadFailures);
+  initDesk();
   loadMe();
 }
 

@@ -14,6 +14,7 @@ import {
   setError, renderLists, renderConversation, renderHistory, renderTranscript
 } from './agent-view.js';
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
+import { initPresence, bindPresence } from './agent-presence.js';
 
 const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
 
@@ -90,6 +91,7 @@ export function startConsole() {
   show($('console'), true);
   show($('who'), true);
   $('who-name').textContent = (state.me.name || state.me.email || '') + (state.me.role ? ' \u00b7 ' + state.me.role : '');
+  initPresence(state.me);
   refreshLists().then(function (ok) {
     if (ok) connect();
     else scheduleReconnect();
@@ -273,6 +275,7 @@ function endConversation() {
 
 function boot() {
   $('login-form').addEventListener('submit', onLogin);
+  bindPresence();
   $('logout').addEventListener('click', logout);
   $('accept').addEventListener('click', accept);
   $('end-conversation').addEventListener('click', endConversation);
