@@ -11,6 +11,7 @@ var queues = [];
 var widgets = [];
 var editingAgent = null;
 var editingQueue = null;
+var routingWidget = null; // the widget whose rules the routing form shows
 
 function setText(id, text) {
   var n = $(id);
@@ -252,6 +253,7 @@ function queueSelect(value, withDefault) {
   return s;
 }
 
+/* The widget list; the rules are (re)loaded only for another widget, so unsaved edits stay. */
 function renderRoutingWidgets() {
   var sel = $('routing-widget');
   var keep = sel.value;
@@ -259,11 +261,25 @@ function renderRoutingWidgets() {
   widgets.forEach(function (w) { sel.appendChild(option(w.app_id, w.name)); });
   if (keep) sel.value = keep;
   show($('routing-form'), widgets.length > 0);
-  if (widgets.length) loadRouting();
+  if (!widgets.length) return;
+  if (sel.value !== routingWidget) loadRouting();
+  else refreshQueueOptions();
+}
+
+/* Every queue select of the routing form lists the queues as they are now, keeping its choice. */
+function refreshQueueOptions() {
+  Array.prototype.forEach.call(document.querySelectorAll('#routing-rules select.rule-queue, #routing-default'), function (s) {
+    var keep = s.value;
+    var fresh = queueSelect(keep, s.id === 'routing-default');
+    clear(s);
+    Array.prototype.slice.call(fresh.options).forEach(function (o) { s.appendChild(o); });
+    s.value = keep;
+  });
 }
 
 function loadRouting() {
   var id = $('routing-widget').value;
+  routingWidget = id;
   resetForm('routing');
   api('GET', '/api/v1/admin/widgets/' + encodeURIComponent(id) + '/routing').then(function (r) {
     if (r.status !== 200 || !r.body) {
@@ -301,6 +317,7 @@ function addRule(rule) {
   ctx.setAttribute('aria-label', 'Rule ' + n + ': token context conditions, one name=value a line');
   ctx.value = Object.keys(when.context || {}).map(function (k) { return k + '=' + when.context[k]; }).join('\n');
   var q = queueSelect(rule ? rule.queue_id : null, false);
+  q.className = 'rule-queue';
   q.setAttribute('aria-label', 'Rule ' + n + ': queue');
   var rm = el('button', 'btn btn-secondary', 'Remove');
   rm.type = 'button';
