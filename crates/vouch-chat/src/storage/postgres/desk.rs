@@ -30,6 +30,13 @@ macro_rules! desk_agent_cols {
 
 const QUEUE_COLS: &str = "id, name, priority, auto_assign, is_default, created_at";
 
+/// An available, active agent below capacity, if any.
+const ANYONE_WITH_ROOM: &str = concat!(
+    "SELECT agents.id FROM agents WHERE agents.active AND agents.status = 'available' AND ",
+    active_count!(),
+    " < agents.capacity LIMIT 1"
+);
+
 /// The assignable conversations, locked, skipping those another transaction holds.
 const NEXT_ASSIGNABLE: &str = concat!(
     "SELECT c.id, c.queue_id FROM conversations c JOIN queues q ON q.id = c.queue_id
@@ -328,6 +335,13 @@ impl DeskStore for PgStore {
     }
 
     async fn anything_to_assign(&self) -> StoreResult<bool> {
+        // The cheap question first: is any agent available with room at all?
+        let room = sqlx::query(ANYONE_WITH_ROOM)
+            .fetch_optional(&self.pool)
+            .await?;
+        if room.is_none() {
+            return Ok(false);
+        }
         let rows = sqlx::query(NEXT_ASSIGNABLE)
             .bind(1i64)
             .fetch_all(&self.pool)
