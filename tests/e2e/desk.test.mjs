@@ -11,12 +11,16 @@ import {
 } from './browser.mjs';
 
 const TEST_TIMEOUT = 180_000;
+const GENERAL = '00000000-0000-4000-8000-000000000001';
 
 test('a Gold customer waits in Priority with a position, then an agent who goes available gets the chat', { timeout: TEST_TIMEOUT }, async () => {
   await withDemo(async ({ demo, browser }) => {
     const customer = await newContext(browser);
     const agent = await newContext(browser);
     const page = await customer.context.newPage();
+    // An agent console open before the customer comes: the queue view counts the waiting chat.
+    const watcher = await (await newContext(browser)).context.newPage();
+    await agentSignIn(watcher, demo.chat, ADMIN);
     await portalSignIn(page, demo.portal);
     const w = await openWidget(page);
 
@@ -34,6 +38,12 @@ test('a Gold customer waits in Priority with a position, then an agent who goes 
     assert.equal(waiting.length, 1);
     assert.equal(waiting[0].queue_id, priority.id);
     assert.equal(waiting[0].verified, true);
+    const pview = watcher.locator('[data-testid="queue-view"][data-queue-id="' + priority.id + '"]');
+    await eventually(async () => /Priority\s*1/.test(await pview.textContent()), { what: 'Priority counts 1 waiting' });
+    await pview.click();
+    await watcher.locator('[data-testid="conversation-item"][data-conversation-id="' + waiting[0].id + '"]').waitFor();
+    await watcher.locator('[data-testid="queue-view"][data-queue-id="' + GENERAL + '"]').click();
+    await watcher.locator('[data-testid="conversation-item"][data-conversation-id="' + waiting[0].id + '"]').waitFor({ state: 'detached' });
 
     // The agent signs in (offline) and switches to available: the chat is assigned at once.
     const console_ = await agent.context.newPage();
@@ -46,6 +56,10 @@ test('a Gold customer waits in Priority with a position, then an agent who goes 
       return active.length === 1 && active[0].id === waiting[0].id;
     }, { what: 'the chat assigned automatically' });
     await console_.locator(`[data-testid="my-conversations"] [data-conversation-id="${waiting[0].id}"]`).waitFor();
+    // Queue views: one toggle a queue with its waiting count (none waiting now).
+    const views = console_.getByTestId('queue-view');
+    await eventually(async () => (await views.count()) === 3, { what: 'All, General and Priority' });
+    assert.match(await console_.locator('[data-testid="queue-view"][data-queue-id="' + priority.id + '"]').textContent(), /Priority\s*0/);
     await position.waitFor({ state: 'hidden' });
     await eventually(async () => /Chatting with support/.test(await w.status.textContent()), { what: 'the widget shows the chat is active' });
 

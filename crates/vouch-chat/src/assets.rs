@@ -59,6 +59,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         include_str!("assets/agent-socket.js"),
     ),
     (
+        "agent-queues.js",
+        JS,
+        include_str!("assets/agent-queues.js"),
+    ),
+    (
         "agent-presence.js",
         JS,
         include_str!("assets/agent-presence.js"),

@@ -7,6 +7,7 @@
 import { $, el, clear, show } from './common.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
+import { inView, queueName, renderQueueViews } from './agent-queues.js';
 
 const STATUS = { pending: 'Sending\u2026', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent' };
 
@@ -42,7 +43,7 @@ export function renderLists() {
   var nm = 0;
   all.forEach(function (c) {
     var where = listFor(c);
-    if (!where) return;
+    if (!where || (where === 'queue' && !inView(c))) return;
     var li = el('li');
     var item = el('button', 'conv-item' + (state.selected === c.id ? ' selected' : ''));
     item.type = 'button';
@@ -58,6 +59,7 @@ export function renderLists() {
     var bottom = el('span', 'conv-item-bottom');
     bottom.appendChild(el('span', 'badge ' + (c.verified ? 'ok' : 'warn'), c.verified ? 'Verified' : 'Not verified'));
     if (c.state === 'ended') bottom.appendChild(el('span', 'state', 'Ended'));
+    if (where === 'queue' && queueName(c.queue_id)) bottom.appendChild(el('span', 'tag', queueName(c.queue_id)));
     if (c.typingUntil > Date.now()) bottom.appendChild(el('span', 'muted small', 'typing\u2026'));
     if (c.unread) bottom.appendChild(el('span', 'count unread', c.unread));
     item.appendChild(bottom);
@@ -76,6 +78,7 @@ export function renderLists() {
   $('queue-count').textContent = String(nq);
   $('mine-count').textContent = String(nm);
   show($('queue-empty'), nq === 0);
+  renderQueueViews(all);
   show($('mine-empty'), nm === 0);
 }
 

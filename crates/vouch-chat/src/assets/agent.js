@@ -15,6 +15,7 @@ import {
 } from './agent-view.js';
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
 import { initPresence, bindPresence } from './agent-presence.js';
+import { loadQueues } from './agent-queues.js';
 
 const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
 
@@ -92,6 +93,7 @@ export function startConsole() {
   show($('who'), true);
   $('who-name').textContent = (state.me.name || state.me.email || '') + (state.me.role ? ' \u00b7 ' + state.me.role : '');
   initPresence(state.me);
+  loadQueues(renderLists);
   refreshLists().then(function (ok) {
     if (ok) connect();
     else scheduleReconnect();
