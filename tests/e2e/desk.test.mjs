@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withDemo, newContext, portalSignIn, openWidget, widget, agentSignIn, chatLogin, conversations, api,
+  withDemo, newContext, portalSignIn, openWidget, widgetMessages, agentSignIn, chatLogin, conversations, api,
   eventually, AGENT, ADMIN,
 } from './browser.mjs';
 
@@ -62,6 +62,26 @@ test('a Gold customer waits in Priority with a position, then an agent who goes 
     assert.match(await console_.locator('[data-testid="queue-view"][data-queue-id="' + priority.id + '"]').textContent(), /Priority\s*0/);
     await position.waitFor({ state: 'hidden' });
     await eventually(async () => /Chatting with support/.test(await w.status.textContent()), { what: 'the widget shows the chat is active' });
+
+    // The agent transfers the chat to the admin with a note: same conversation, new agent; the
+    // customer's widget never shows the note.
+    await console_.locator(`[data-testid="conversation-item"][data-conversation-id="${waiting[0].id}"]`).click();
+    await console_.getByTestId('transfer').click();
+    await console_.getByTestId('transfer-dialog').waitFor({ state: 'visible' });
+    await eventually(async () => (await console_.locator('#transfer-target option').count()) >= 3, { what: 'agents and queues listed' });
+    const adminId = (await api(demo.chat, 'GET', '/api/v1/agent/me', { token: adminToken })).body.id;
+    await console_.getByTestId('transfer-target').selectOption(`agent:${adminId}`);
+    await console_.getByTestId('transfer-note').fill('Gold customer, boots order late');
+    await console_.getByTestId('transfer-submit').click();
+    await console_.getByTestId('transfer-dialog').waitFor({ state: 'hidden' });
+    await eventually(async () => {
+      const c = (await api(demo.chat, 'GET', `/api/v1/agent/conversations/${waiting[0].id}`, { token: adminToken })).body;
+      return c.agent_id === adminId && c.state === 'active' && c.verified === true;
+    }, { what: 'the conversation assigned to the admin' });
+    await w.message('transferred to Kim Admin', 'system').waitFor();
+    const shown = (await widgetMessages(page)).map((m) => m.text).join('\n');
+    assert.ok(shown.includes('transferred to Kim Admin') && !shown.includes('boots order late'), shown);
+    await watcher.locator(`[data-testid="my-conversations"] [data-conversation-id="${waiting[0].id}"]`).waitFor();
 
     // Another tab of the same agent follows the status (presence frames).
     const second = await agent.context.newPage();

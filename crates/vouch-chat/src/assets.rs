@@ -68,6 +68,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/agent-presence.js"),
     ),
+    (
+        "agent-transfer.js",
+        JS,
+        include_str!("assets/agent-transfer.js"),
+    ),
     ("admin.js", JS, include_str!("assets/admin.js")),
     ("admin-desk.js", JS, include_str!("assets/admin-desk.js")),
     ("common.js", JS, include_str!("assets/common.js")),

@@ -94,6 +94,7 @@ export function renderConversation() {
   st.setAttribute('data-state', c.state);
   show($('accept'), c.state === 'waiting');
   show($('end-conversation'), c.state === 'active' && isMine(c));
+  show($('transfer'), c.state !== 'ended' && (isMine(c) || (!!state.me && state.me.role === 'admin')));
   var canWrite = c.state === 'active' && isMine(c);
   show($('composer'), canWrite);
   $('agent-input').disabled = !canWrite;

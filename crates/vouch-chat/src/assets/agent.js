@@ -16,6 +16,7 @@ import {
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
 import { initPresence, bindPresence } from './agent-presence.js';
 import { loadQueues } from './agent-queues.js';
+import { bindTransfer } from './agent-transfer.js';
 
 const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
 
@@ -278,6 +279,7 @@ function endConversation() {
 function boot() {
   $('login-form').addEventListener('submit', onLogin);
   bindPresence();
+  bindTransfer();
   $('logout').addEventListener('click', logout);
   $('accept').addEventListener('click', accept);
   $('end-conversation').addEventListener('click', endConversation);
