@@ -40,6 +40,13 @@ pub fn run(data: &[u8]) {
                     );
                 }
                 ClientFrame::Typing { .. } => assert_eq!(ty, Some("typing")),
+                ClientFrame::Presence { status } => {
+                    assert_eq!(ty, Some("presence"));
+                    assert_eq!(
+                        v.get("status").and_then(|x| x.as_str()),
+                        Some(status.as_str())
+                    );
+                }
             }
         }
         Err(e) => {
