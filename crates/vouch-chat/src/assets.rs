@@ -30,7 +30,7 @@ pub fn agent_html() -> &'static str {
 /// The end of each admin form (its error and saved lines, Save and Cancel), with `PREFIX`
 /// standing for the form's id prefix, and where each form has it.
 const FORM_FOOTER: &str = include_str!("assets/form-footer.html");
-const ADMIN_FORMS: [&str; 3] = ["settings", "widget", "canned"];
+const ADMIN_FORMS: [&str; 6] = ["settings", "widget", "canned", "agents", "queues", "routing"];
 
 /// The admin pages, served at `/admin`.
 pub fn admin_html() -> &'static str {
@@ -86,6 +86,22 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("assets/admin-webhooks.js"),
     ),
+    (
+        "agent-queues.js",
+        JS,
+        include_str!("assets/agent-queues.js"),
+    ),
+    (
+        "agent-presence.js",
+        JS,
+        include_str!("assets/agent-presence.js"),
+    ),
+    (
+        "agent-transfer.js",
+        JS,
+        include_str!("assets/agent-transfer.js"),
+    ),
+    ("admin-desk.js", JS, include_str!("assets/admin-desk.js")),
     ("common.js", JS, include_str!("assets/common.js")),
     ("strings.js", JS, include_str!("assets/strings.js")),
     ("console.css", CSS, include_str!("assets/console.css")),

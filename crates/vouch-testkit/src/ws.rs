@@ -205,9 +205,12 @@ impl Ws {
         self.read().await
     }
 
-    /// The next frame that is not a `message` (acks, errors).
+    /// The next frame that is not a `message` or a waiting customer's `queue` (acks, errors).
     pub async fn next_reply(&mut self) -> Value {
-        self.next_where("a reply", |v| v["type"] != "message").await
+        self.next_where("a reply", |v| {
+            v["type"] != "message" && v["type"] != "queue"
+        })
+        .await
     }
 
     /// Sends a message and waits for its ack or error frame: the seq, or the error's code.

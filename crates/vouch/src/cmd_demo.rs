@@ -73,6 +73,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let portal_task = tokio::spawn(portal.serve(portal_listener, stopped(stop_rx.clone())));
     let setting = ensure_setting(&chat, &format!("{portal_url}/publickey"), &issuer).await?;
     bind_widget(&chat, &widget, setting.id, &portal_url).await?;
+    ensure_desk(&chat, &widget).await?;
     let chat_task = tokio::spawn(chat.serve(chat_listener, stopped(stop_rx)));
 
     println!("portal: {portal_url}");
@@ -264,6 +265,41 @@ async fn bind_widget(
         "require_auth": widget.require_auth, "title": widget.title,
     }));
     chat.chat().update_widget_from(widget.app_id, &body).await?;
+    Ok(())
+}
+
+/// The desk's demo: a `Priority` queue (worked by every demo agent) and the widget's rule that
+/// sends verified customers whose token says `loyalty_tier` Gold (the demo customer) there.
+/// Made once: an admin's later changes are kept.
+async fn ensure_desk(chat: &ChatService, widget: &Widget) -> anyhow::Result<()> {
+    let chat = chat.chat();
+    if chat
+        .list_queues()
+        .await?
+        .iter()
+        .any(|q| q.name == "Priority")
+    {
+        return Ok(());
+    }
+    let queue = chat
+        .create_queue_from(&to_map(&json!({"name": "Priority", "priority": 10})))
+        .await?;
+    let agents: Vec<String> = chat
+        .list_desk_agents()
+        .await?
+        .iter()
+        .map(|a| a.id.to_string())
+        .collect();
+    chat.set_members_from(queue.id, &to_map(&json!({ "agent_ids": agents })))
+        .await?;
+    if chat.routing(widget.app_id).await?.rules.is_empty() {
+        let rules = json!({"rules": [{
+            "when": {"verified": true, "context": {"loyalty_tier": "Gold"}},
+            "queue_id": queue.id.to_string(),
+        }]});
+        chat.put_routing_from(widget.app_id, &to_map(&rules))
+            .await?;
+    }
     Ok(())
 }
 

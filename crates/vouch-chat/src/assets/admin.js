@@ -9,6 +9,7 @@ import { t } from './strings.js';
 import { initReports, loadReport } from './admin-reports.js';
 import { initCannedAdmin, loadCannedAdmin } from './admin-canned.js';
 import { initWebhooks, loadWebhooks } from './admin-webhooks.js';
+import { initDesk, loadDesk } from './admin-desk.js';
 
 function setText(id, text) {
   var n = $(id);
@@ -83,7 +84,7 @@ function logout() {
 
 // ------------------------------------------------------------------- tabs
 
-var TABS = ['settings', 'widgets', 'failures', 'reports', 'canned', 'webhooks'];
+var TABS = ['settings', 'widgets', 'failures', 'agents', 'queues', 'reports', 'canned', 'webhooks'];
 
 function selectTab(name) {
   TABS.forEach(function (tab) {
@@ -94,6 +95,7 @@ function selectTab(name) {
   if (name === 'reports') loadReport();
   if (name === 'canned') loadCannedAdmin();
   if (name === 'webhooks') loadWebhooks();
+  if (name === 'agents' || name === 'queues') loadDesk();
 }
 
 function loadAll() {
@@ -475,6 +477,7 @@ function boot() {
   initReports();
   initCannedAdmin();
   initWebhooks();
+  initDesk();
   loadMe();
 }
 

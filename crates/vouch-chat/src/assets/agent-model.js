@@ -54,6 +54,7 @@ export function mergeSummary(c, s) {
   if (typeof s.verified === 'boolean') c.verified = s.verified;
   if ('contact' in s) c.contact = s.contact && typeof s.contact === 'object' ? s.contact : null;
   if ('agent_id' in s) c.agent_id = s.agent_id;
+  if (typeof s.queue_id === 'string') c.queue_id = s.queue_id;
   if (typeof s.created_at === 'string') c.created_at = s.created_at;
   if (s.context && typeof s.context === 'object') c.context = s.context;
 }

@@ -10,6 +10,7 @@ import { t } from './strings.js';
 import { state, conv, mergeSummary, isMine, addMessage, TYPING_SHOW_MS } from './agent-model.js';
 import { setError, setConn, renderLists, renderConversation, renderTranscript, renderTyping } from './agent-view.js';
 import { refreshLists, startConsole } from './agent.js';
+import { onPresenceFrame } from './agent-presence.js';
 
 const TYPING_SEND_MS = 2000;
 const ACK_TIMEOUT_MS = 15000; // an open socket that acks nothing this long is presumed dead
@@ -215,6 +216,9 @@ function onFrame(f) {
       });
       break;
     }
+    case 'presence':
+      onPresenceFrame(f);
+      break;
     case 'typing': {
       if (!id || f.sender === 'agent') return;
       var ct = conv(id);

@@ -9,6 +9,7 @@ import { t } from './strings.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
 import { renderAttachments } from './agent-files.js';
+import { inView, queueName, renderQueueViews } from './agent-queues.js';
 
 const STATUS = { pending: t('deliveryPending'), sent: t('deliverySent'), delivered: t('deliveryDelivered'), failed: t('deliveryFailed') };
 
@@ -44,7 +45,7 @@ export function renderLists() {
   var nm = 0;
   all.forEach(function (c) {
     var where = listFor(c);
-    if (!where) return;
+    if (!where || (where === 'queue' && !inView(c))) return;
     var li = el('li');
     var item = el('button', 'conv-item' + (state.selected === c.id ? ' selected' : ''));
     item.type = 'button';
@@ -60,6 +61,7 @@ export function renderLists() {
     var bottom = el('span', 'conv-item-bottom');
     bottom.appendChild(el('span', 'badge ' + (c.verified ? 'ok' : 'warn'), c.verified ? t('verified') : t('notVerified')));
     if (c.state === 'ended') bottom.appendChild(el('span', 'state', t('stateEnded')));
+    if (where === 'queue' && queueName(c.queue_id)) bottom.appendChild(el('span', 'tag', queueName(c.queue_id)));
     if (c.typingUntil > Date.now()) bottom.appendChild(el('span', 'muted small', t('typing')));
     if (c.unread) bottom.appendChild(el('span', 'count unread', c.unread));
     item.appendChild(bottom);
@@ -78,6 +80,7 @@ export function renderLists() {
   $('queue-count').textContent = String(nq);
   $('mine-count').textContent = String(nm);
   show($('queue-empty'), nq === 0);
+  renderQueueViews(all);
   show($('mine-empty'), nm === 0);
 }
 
@@ -93,6 +96,7 @@ export function renderConversation() {
   st.setAttribute('data-state', c.state);
   show($('accept'), c.state === 'waiting');
   show($('end-conversation'), c.state === 'active' && isMine(c));
+  show($('transfer'), c.state !== 'ended' && (isMine(c) || (!!state.me && state.me.role === 'admin')));
   var canWrite = c.state === 'active' && isMine(c);
   show($('composer'), canWrite);
   $('agent-input').disabled = !canWrite;

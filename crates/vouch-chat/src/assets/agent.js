@@ -19,6 +19,9 @@ import { uploadAttachment, FILES_TEXT } from './agent-files.js';
 import { initNotes, setNotes, renderNotes, onNoteFrame } from './agent-notes.js';
 import { initCanned, reloadCanned } from './agent-canned.js';
 import { initMyCanned } from './agent-canned-mine.js';
+import { initPresence, bindPresence } from './agent-presence.js';
+import { loadQueues } from './agent-queues.js';
+import { bindTransfer } from './agent-transfer.js';
 
 const UNREACHABLE_RETRYING = t('unreachableRetrying');
 
@@ -96,6 +99,8 @@ export function startConsole() {
   show($('who'), true);
   $('who-name').textContent = (state.me.name || state.me.email || '') + (state.me.role ? ' \u00b7 ' + state.me.role : '');
   reloadCanned();
+  initPresence(state.me);
+  loadQueues(renderLists);
   refreshLists().then(function (ok) {
     if (ok) connect();
     else scheduleReconnect();
@@ -305,6 +310,8 @@ function endConversation() {
 
 function boot() {
   $('login-form').addEventListener('submit', onLogin);
+  bindPresence();
+  bindTransfer();
   $('logout').addEventListener('click', logout);
   $('accept').addEventListener('click', accept);
   $('end-conversation').addEventListener('click', endConversation);

@@ -191,13 +191,16 @@ fn estimate(samples: Option<&VecDeque<Millis>>, position: usize, now: Millis) ->
     Some((per * position as f64).ceil().max(1.0) as u64)
 }
 
-/// Sends each waiting conversation of the queues named its position, coalescing bursts.
+/// Sends each waiting conversation of the queues named its position when it changed since this
+/// node last told it (a socket learns its first position on connect), coalescing bursts.
 async fn position_worker(
     store: Arc<dyn Store>,
     hub: Hub,
     rates: Arc<Mutex<HashMap<Uuid, VecDeque<Millis>>>>,
     mut rx: mpsc::UnboundedReceiver<Uuid>,
 ) {
+    // Per queue, the position last told to each of its waiting conversations.
+    let mut told: HashMap<Uuid, HashMap<Uuid, usize>> = HashMap::new();
     while let Some(first) = rx.recv().await {
         tokio::time::sleep(POSITION_COALESCE).await;
         let mut queues = HashSet::from([first]);
@@ -218,11 +221,18 @@ async fn position_worker(
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&q)
                 .cloned();
+            let before = told.remove(&q).unwrap_or_default();
+            let mut now_told = HashMap::with_capacity(waiting.len());
             for (i, id) in waiting.iter().enumerate() {
-                hub.publish_conversation(
-                    *id,
-                    queue_frame(i + 1, estimate(samples.as_ref(), i + 1, now)),
-                );
+                let position = i + 1;
+                if before.get(id) != Some(&position) {
+                    let secs = estimate(samples.as_ref(), position, now);
+                    hub.publish_conversation(*id, queue_frame(position, secs));
+                }
+                now_told.insert(*id, position);
+            }
+            if !now_told.is_empty() {
+                told.insert(q, now_told);
             }
         }
     }

@@ -330,7 +330,8 @@ impl Chat {
             let summary = self.conversation_summary(&conversation).await?;
             self.hub
                 .publish_agents(Audience::All, frames::conversation_for_agents(&summary));
-            self.queue_changed(conversation.queue_id);
+            // Joining at the back moves nobody: no positions to tell (the new customer's socket
+            // learns its own on connect).
             self.auto_assign().await;
             self.note_offline_start(&widget, &conversation).await;
         }

@@ -29,6 +29,39 @@ pub async fn list_queues(
     }))
 }
 
+/// `GET /api/v1/agent/queues` — the queues for the console's queue views (any agent may read).
+#[utoipa::path(get, path = "/api/v1/agent/queues", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Every queue with its members, the default first", body = QueueList),
+        (status = 401, description = "`unauthorized`", body = super::error::ErrorBody),
+    ))]
+pub async fn agent_queues(
+    State(chat): State<AppState>,
+    _a: AgentAuth,
+) -> ApiResult<Answer<QueueList>> {
+    Ok(Answer(QueueList {
+        queues: chat.list_queues().await?,
+    }))
+}
+
+/// `GET /api/v1/agent/agents` — the active agents with status and load, to pick a transfer's
+/// target (any agent may read).
+#[utoipa::path(get, path = "/api/v1/agent/agents", tag = "agent",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Every active agent and admin with status and active count", body = AgentList),
+        (status = 401, description = "`unauthorized`", body = super::error::ErrorBody),
+    ))]
+pub async fn agent_colleagues(
+    State(chat): State<AppState>,
+    _a: AgentAuth,
+) -> ApiResult<Answer<AgentList>> {
+    let mut agents = chat.list_desk_agents().await?;
+    agents.retain(|a| a.active);
+    Ok(Answer(AgentList { agents }))
+}
+
 /// `POST /api/v1/admin/queues {name, priority?, auto_assign?}`
 #[utoipa::path(post, path = "/api/v1/admin/queues", tag = "admin",
     security(("bearer" = []), ("cookie" = [])),

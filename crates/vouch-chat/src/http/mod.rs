@@ -141,6 +141,8 @@ pub fn router(chat: Arc<Chat>) -> Router {
         )
         .route("/api/v1/agent/ws", get(ws::agent::upgrade))
         .route("/api/v1/agent/presence", put(desk::put_presence))
+        .route("/api/v1/agent/queues", get(desk::agent_queues))
+        .route("/api/v1/agent/agents", get(desk::agent_colleagues))
         .route(
             "/api/v1/agent/conversations/{id}/transfer",
             post(desk::transfer),

@@ -48,6 +48,8 @@ use crate::storage::{ConversationState, Role, Sender};
         super::admin::update_widget,
         super::admin::verification_failures,
         super::desk::list_queues,
+        super::desk::agent_queues,
+        super::desk::agent_colleagues,
         super::desk::create_queue,
         super::desk::set_members,
         super::desk::get_routing,

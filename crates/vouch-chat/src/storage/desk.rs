@@ -8,9 +8,11 @@
 //! twice, never push an agent over capacity), in one transaction:
 //! * the conversation is picked with `FOR UPDATE … SKIP LOCKED` (another node's pick is skipped,
 //!   not waited for) and taken with the conditional `UPDATE … WHERE state = 'waiting'`;
-//! * the agent's row is locked (`FOR UPDATE`) before its active conversations are counted, so
-//!   two nodes giving one agent a conversation queue on that row, and the second counts the
-//!   first's (READ COMMITTED: each statement sees what was committed before it began).
+//! * the agent's row is locked (`FOR UPDATE SKIP LOCKED`) before its active conversations are
+//!   counted: once the lock is ours, any other assignment to that agent has committed and the
+//!   count (a later statement; READ COMMITTED) sees it. An agent locked by another assignment is
+//!   passed over rather than waited for, so assignments never wait on each other and cannot
+//!   deadlock; the run holding it assigns again after its commit, so nothing is left waiting.
 //!
 //! SQLite has one writer: each flow runs whole inside its write, nothing to lock.
 
@@ -230,8 +232,9 @@ pub(crate) trait DeskSteps {
     /// Available, active members of the queue: fewest active conversations first, then the one
     /// assigned longest ago.
     async fn assign_candidates(&mut self, queue_id: Uuid) -> StoreResult<Vec<Uuid>>;
-    /// Locks the agent's row, then (its count seeing every assignment committed before) the agent
-    /// if it is active, available and below its capacity.
+    /// Locks the agent's row (PostgreSQL: `None` at once when another transaction holds it),
+    /// then, its count seeing every assignment committed before, the agent if it is active,
+    /// available and below its capacity.
     async fn lock_agent_with_room(&mut self, agent_id: Uuid) -> StoreResult<Option<Agent>>;
     /// Records an assignment for the tie rule.
     async fn mark_assigned(&mut self, agent_id: Uuid, now: Millis) -> StoreResult<()>;

@@ -3,6 +3,7 @@
 mod agents;
 mod chat;
 mod desk;
+mod desk_assign_storage;
 mod desk_notes;
 mod desk_storage;
 mod faults;

@@ -64,7 +64,8 @@ async fn drive(chat_addr: String, token: String, k: usize, acks: Arc<AtomicUsize
                 assert!(seen.acked.insert(cid, seq).is_none(), "one ack per send");
                 acks.fetch_add(1, Ordering::Relaxed);
             }
-            Some("message") => {}
+            // A waiting customer's place in the queue.
+            Some("message") | Some("queue") => {}
             _ => panic!("unexpected frame under load: {f}"),
         }
     }

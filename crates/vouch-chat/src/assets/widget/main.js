@@ -28,7 +28,8 @@ import {
   session, phase, storage, expired, loadConfig, start, stop, newChat, rememberOpen, onConversation, onReauthenticated
 } from './session.js';
 import {
-  ui, opened, errorKind, buildUi, setOpen, renderStatus, setError, clearError, showAgentTyping, showBroken
+  ui, opened, errorKind, buildUi, setOpen, renderStatus, setError, clearError, showAgentTyping, showBroken,
+  showQueue, hideQueue
 } from './view.js';
 
 /* error frames that say the message with that client_msg_id will never be stored */
@@ -48,9 +49,13 @@ function onFrame(f) {
     case 'conversation':
       onConversation(f);
       if (f.state === 'ended') showSurvey();
+      if (f.state !== 'waiting') hideQueue();
       break;
     case 'survey':
       showSurvey();
+      break;
+    case 'queue':
+      showQueue(f.position, f.estimated_wait_secs);
       break;
     case 'reauth_required':
       reauthenticate();

@@ -30,6 +30,7 @@ const CSS = [
   '.close{border:0;background:transparent;color:#fff;cursor:pointer;width:32px;height:32px;border-radius:8px;font-size:22px;line-height:1;padding:0}',
   '.close:hover{background:rgba(255,255,255,.16)}',
   '.error{margin:0;padding:9px 14px;background:#fef3f2;color:#b42318;border-bottom:1px solid #fecdca;font-size:13px;overflow-wrap:anywhere}',
+  '.queue{margin:0;padding:8px 14px;background:#eff8ff;color:#175cd3;border-bottom:1px solid #b2ddff;font-size:13px}',
   '.log{flex:1;overflow-y:auto;padding:14px 14px 6px;background:#f6f8fb;display:flex;flex-direction:column;gap:8px}',
   '.empty{margin:auto;color:#5d6679;text-align:center;font-size:13px;padding:20px}',
   '.row{display:flex;flex-direction:column;max-width:82%}',

@@ -77,6 +77,10 @@ export function buildUi(actions) {
   error.setAttribute('role', 'alert');
   error.hidden = true;
 
+  const queue = el('p', 'queue', 'chat-queue-position');
+  queue.setAttribute('aria-live', 'polite');
+  queue.hidden = true;
+
   const log = el('div', 'log');
   log.setAttribute('role', 'log');
   log.setAttribute('aria-live', 'polite');
@@ -116,6 +120,7 @@ export function buildUi(actions) {
 
   panel.appendChild(head);
   panel.appendChild(error);
+  panel.appendChild(queue);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(bar);
@@ -163,7 +168,7 @@ export function buildUi(actions) {
   ui = {
     host: host, shadow: shadow, launcher: launcher, unread: unread, panel: panel, title: title,
     status: status, error: error, log: log, empty: empty, typing: typing, bar: bar, again: again,
-    input: input, send: send, attach: attach, unreadCount: 0
+    input: input, send: send, attach: attach, unreadCount: 0, queue: queue
   };
   return ui;
 }
@@ -252,6 +257,28 @@ export function clearError(kind) {
   errorKind = null;
   ui.error.textContent = '';
   ui.error.hidden = true;
+}
+
+/* chat-queue-position's sentence: the place in the queue and the estimate, if any. */
+function queueText(position, secs) {
+  if (position === 1) return t('queue.next');
+  if (typeof secs === 'number' && secs >= 0) {
+    const minutes = Math.max(1, Math.round(secs / 60));
+    return t('queue.positionWait', { position: formatNumber(position), minutes: formatNumber(minutes) });
+  }
+  return t('queue.position', { position: formatNumber(position) });
+}
+
+/* A `queue` frame: the visitor's position (from 1) and the estimate in seconds or null. */
+export function showQueue(position, secs) {
+  if (!ui || typeof position !== 'number' || position < 1) return;
+  ui.queue.textContent = queueText(position, secs);
+  ui.queue.hidden = false;
+}
+
+/* No longer waiting: no position. */
+export function hideQueue() {
+  if (ui) ui.queue.hidden = true;
 }
 
 /* An exception inside the widget (see util.report). */

@@ -30,6 +30,13 @@ macro_rules! desk_agent_cols {
 
 const QUEUE_COLS: &str = "id, name, priority, auto_assign, is_default, created_at";
 
+/// An available, active agent below capacity, if any.
+const ANYONE_WITH_ROOM: &str = concat!(
+    "SELECT agents.id FROM agents WHERE agents.active AND agents.status = 'available' AND ",
+    active_count!(),
+    " < agents.capacity LIMIT 1"
+);
+
 /// The assignable conversations, locked, skipping those another transaction holds.
 const NEXT_ASSIGNABLE: &str = concat!(
     "SELECT c.id, c.queue_id FROM conversations c JOIN queues q ON q.id = c.queue_id
@@ -70,12 +77,18 @@ impl DeskSteps for PgSteps {
     }
 
     async fn lock_agent_with_room(&mut self, agent_id: Uuid) -> StoreResult<Option<Agent>> {
-        // The lock first, in its own statement: the count below then begins after any other
-        // assignment to this agent has committed, and sees it.
-        sqlx::query("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE")
+        // The lock first, in its own statement: once it is ours, any other assignment to this
+        // agent has committed, and the count below (a later statement) sees it. SKIP LOCKED: an
+        // agent another node is assigning to right now is passed over, never waited for — a
+        // transaction holding one agent's lock never waits for another's, so none deadlock
+        // (that node's run assigns again after it commits, so nothing is left waiting).
+        let locked = sqlx::query("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE SKIP LOCKED")
             .bind(agent_id)
             .fetch_optional(&mut *self.0)
             .await?;
+        if locked.is_none() {
+            return Ok(None);
+        }
         let sql = concat!(
             "SELECT ",
             cols!(agent),
@@ -322,6 +335,13 @@ impl DeskStore for PgStore {
     }
 
     async fn anything_to_assign(&self) -> StoreResult<bool> {
+        // The cheap question first: is any agent available with room at all?
+        let room = sqlx::query(ANYONE_WITH_ROOM)
+            .fetch_optional(&self.pool)
+            .await?;
+        if room.is_none() {
+            return Ok(false);
+        }
         let rows = sqlx::query(NEXT_ASSIGNABLE)
             .bind(1i64)
             .fetch_all(&self.pool)

@@ -65,6 +65,13 @@ fn agent_with_room(c: &Connection, id: Uuid) -> StoreResult<Option<Agent>> {
     )
 }
 
+/// An available, active agent below capacity, if any.
+const ANYONE_WITH_ROOM: &str = concat!(
+    "SELECT agents.id FROM agents WHERE agents.active = 1 AND agents.status = 'available' AND ",
+    active_count!(),
+    " < agents.capacity LIMIT 1"
+);
+
 /// The assignable conversations, as [`DeskSteps::next_assignable`] orders them.
 const NEXT_ASSIGNABLE: &str = concat!(
     "SELECT c.id, c.queue_id FROM conversations c JOIN queues q ON q.id = c.queue_id
@@ -335,6 +342,12 @@ impl DeskStore for SqliteStore {
 
     async fn anything_to_assign(&self) -> StoreResult<bool> {
         self.read(|c| {
+            // First the cheap question (most of the time nobody has room, e.g. at night): is
+            // any agent available with room at all? Only then the waiting conversations.
+            let room: Vec<desk::OneId> = query_all(c, ANYONE_WITH_ROOM, [])?;
+            if room.is_empty() {
+                return Ok(false);
+            }
             let rows: Vec<desk::IdPair> = query_all(c, NEXT_ASSIGNABLE, [1i64])?;
             Ok(!rows.is_empty())
         })
