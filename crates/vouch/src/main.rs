@@ -9,6 +9,7 @@ mod cmd_doctor;
 mod cmd_keys;
 mod cmd_portal;
 mod cmd_token;
+mod demo_seed;
 mod shutdown;
 
 use std::process::ExitCode;

@@ -18,8 +18,6 @@ import { frameErrorText } from './errors.js';
 export const FILES_TEXT = {
   attach: 'Attach a file',
   uploading: 'Uploading\u2026',
-  dropHere: 'Drop a file to send it',
-  download: 'Download',
   rateTitle: 'How was this chat?',
   rateStar: function (n) {
     return 'Rate ' + n + ' out of 5';
