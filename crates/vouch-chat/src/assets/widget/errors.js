@@ -18,7 +18,6 @@ export const ERRORS = {
   frame_too_large: 'That message is too large to send.',
   forbidden: 'That is not allowed in this chat.',
   internal: "Something went wrong on our side. We'll keep trying.",
-  // Attachments and ratings (files.js):
   too_large: 'That file is too large to send.',
   unsupported_media_type: 'That kind of file cannot be sent (images, PDF and plain text only).',
   bad_attachment: 'That file could not be attached to the message.'
