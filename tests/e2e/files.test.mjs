@@ -87,6 +87,11 @@ test('a customer sends an image that the agent previews and downloads; the custo
     await page.getByTestId('chat-rating-submit').click();
     await page.getByTestId('chat-rating-thanks').waitFor();
 
+    // The console shows the rating on the conversation (its detail is read again on select).
+    await conversationItem(console_, conversationId).click();
+    await console_.getByTestId('conversation-rating').filter({ hasText: '4/5' }).waitFor();
+    assert.match(await console_.getByTestId('conversation-rating').textContent(), /Quick help, thanks/);
+
     const token = await chatLogin(demo.chat, AGENT);
     const detail = await api(demo.chat, 'GET', `/api/v1/agent/conversations/${conversationId}`, { token });
     assert.equal(detail.status, 200);

@@ -7,7 +7,7 @@
 import { $, el, clear, show } from './common.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
-import { renderAttachments } from './agent-files.js';
+import { renderAttachments, ratingText } from './agent-files.js';
 
 const STATUS = { pending: 'Sending\u2026', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent' };
 
@@ -90,6 +90,9 @@ export function renderConversation() {
   var st = $('conv-state');
   st.textContent = c.state === 'waiting' ? 'Waiting' : c.state === 'ended' ? 'Ended' : isMine(c) ? 'Active' : 'With another agent';
   st.setAttribute('data-state', c.state);
+  var rating = $('conv-rating');
+  rating.textContent = ratingText(c.rating);
+  show(rating, !!c.rating);
   show($('accept'), c.state === 'waiting');
   show($('end-conversation'), c.state === 'active' && isMine(c));
   var canWrite = c.state === 'active' && isMine(c);
@@ -163,6 +166,11 @@ export function renderHistory() {
     var summary = el('summary');
     summary.appendChild(el('span', 'history-time', fmtTime(a.created_at) || 'Earlier'));
     summary.appendChild(el('span', 'history-preview', first ? first.text : transcript.length + ' messages'));
+    if (a.rating) {
+      var stars = el('span', 'history-rating', ratingText(a.rating));
+      stars.setAttribute('data-testid', 'history-rating');
+      summary.appendChild(stars);
+    }
     details.appendChild(summary);
     var ol = el('ol', 'history-transcript');
     transcript.forEach(function (m) {
