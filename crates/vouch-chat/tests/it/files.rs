@@ -364,6 +364,37 @@ async fn bad_uploads_get_clear_refusals() {
 }
 
 #[tokio::test]
+async fn uploads_are_rate_limited_per_conversation() {
+    let app = TestApp::start().await;
+    let token = token_of(&app.session("files-9").await);
+    let other = token_of(&app.session("files-9-other").await);
+    let limit = vouch_chat::domain::attachments::UPLOADS_PER_MINUTE;
+    let mut created = 0;
+    let mut limited = None;
+    for i in 0..=limit {
+        let name = format!("n{i}.txt");
+        let (st, body) =
+            customer_upload(&app, &token, &[("file", Some(&name), None, b"note")]).await;
+        match st {
+            StatusCode::CREATED => created += 1,
+            _ => {
+                limited = Some((st, body));
+                break;
+            }
+        }
+    }
+    assert_eq!(created, limit, "the whole burst is accepted");
+    let (st, body) = limited.expect("the upload after the burst is refused");
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    // Another conversation is not affected.
+    let (st, _) = customer_upload(&app, &other, &[("file", Some("a.txt"), None, b"note")]).await;
+    assert_eq!(st, StatusCode::CREATED);
+}
+
+#[tokio::test]
 async fn a_send_may_carry_only_its_senders_unsent_attachments() {
     let app = TestApp::start().await;
     let a = app.session("files-3a").await;
