@@ -57,6 +57,16 @@ test('a customer sends an image that the agent previews and downloads; the custo
     await page.screenshot({ path: path.join(shots, 'widget-attachment.png') });
     const { conversationId } = await widgetState(page);
 
+    // Drag and drop onto the panel sends a file too.
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['Order 10482, size 44'], 'notes.txt', { type: 'text/plain' }));
+      return dt;
+    });
+    await w.panel.dispatchEvent('dragover', { dataTransfer });
+    await w.panel.dispatchEvent('drop', { dataTransfer });
+    await w.message('notes.txt', 'customer').getByTestId('chat-attachment-link').waitFor();
+
     // The agent sees the preview and downloads the file.
     await agentSignIn(console_, demo.chat, AGENT);
     await conversationItem(console_, conversationId).waitFor();
