@@ -18,6 +18,8 @@ pub mod attachments;
 mod flows;
 pub mod model;
 pub mod postgres;
+pub mod ratings;
+pub mod reports;
 mod rows;
 pub mod sqlite;
 
@@ -26,10 +28,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use attachments::{
-    Attachment, AttachmentMeta, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
-};
+pub use attachments::{Attachment, AttachmentMeta, AttachmentStore};
 pub use model::*;
+pub use ratings::{Rating, RatingStore};
+pub use reports::{ReportRow, ReportStore};
 pub use vouch_db::Backend;
 
 /// The traits a caller needs in scope to call a [`Store`]'s methods.

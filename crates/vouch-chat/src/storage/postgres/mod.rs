@@ -4,6 +4,8 @@
 //! method is one statement on the pool.
 
 mod attachments;
+mod ratings;
+mod reports;
 mod steps;
 
 use std::time::Duration;

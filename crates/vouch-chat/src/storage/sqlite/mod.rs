@@ -13,7 +13,9 @@
 //! themselves use `rusqlite` — see [`writer`] for why.
 
 mod attachments;
+mod ratings;
 mod readers;
+mod reports;
 mod steps;
 mod writer;
 
