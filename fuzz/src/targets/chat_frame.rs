@@ -40,6 +40,10 @@ pub fn run(data: &[u8]) {
                     );
                 }
                 ClientFrame::Typing { .. } => assert_eq!(ty, Some("typing")),
+                ClientFrame::Rating { score, .. } => {
+                    assert_eq!(ty, Some("rating"));
+                    assert_eq!(score, v.get("score").and_then(|x| x.as_i64()));
+                }
             }
         }
         Err(e) => {
