@@ -74,6 +74,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let setting = ensure_setting(&chat, &format!("{portal_url}/publickey"), &issuer).await?;
     bind_widget(&chat, &widget, setting.id, &portal_url).await?;
     ensure_desk(&chat, &widget).await?;
+    crate::demo_seed::seed_rated_conversation(&chat_config, &chat, &widget, &portal_url)
+        .await
+        .context("seeding the demo's rated conversation")?;
     let chat_task = tokio::spawn(chat.serve(chat_listener, stopped(stop_rx)));
 
     println!("portal: {portal_url}");

@@ -10,6 +10,7 @@ mod cmd_keys;
 mod cmd_portal;
 mod cmd_token;
 mod cmd_webhooks;
+mod demo_seed;
 mod shutdown;
 
 use std::process::ExitCode;

@@ -14,6 +14,15 @@ export const FILES_TEXT = {
   notYours: 'Accept the conversation before attaching files.'
 };
 
+/* A rating as the console shows it: "★★★★☆ 4/5 · “comment”" (empty for none). */
+export function ratingText(rating) {
+  if (!rating || typeof rating.score !== 'number') return '';
+  var n = Math.max(0, Math.min(5, Math.round(rating.score)));
+  var text = '\u2605'.repeat(n) + '\u2606'.repeat(5 - n) + ' ' + n + '/5';
+  if (typeof rating.comment === 'string' && rating.comment) text += ' \u00b7 \u201c' + rating.comment + '\u201d';
+  return text;
+}
+
 /* The download URL of an attachment (the console's cookie authenticates it). */
 export function attachmentUrl(id) {
   return '/api/v1/attachments/' + encodeURIComponent(id);

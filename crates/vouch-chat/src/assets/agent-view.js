@@ -8,7 +8,7 @@ import { $, el, clear, show } from './common.js';
 import { t } from './strings.js';
 import { state, contactName, str, fmtTime, isMine } from './agent-model.js';
 import { select } from './agent.js';
-import { renderAttachments } from './agent-files.js';
+import { renderAttachments, ratingText } from './agent-files.js';
 import { inView, queueName, renderQueueViews } from './agent-queues.js';
 
 const STATUS = { pending: t('deliveryPending'), sent: t('deliverySent'), delivered: t('deliveryDelivered'), failed: t('deliveryFailed') };
@@ -94,6 +94,9 @@ export function renderConversation() {
   var st = $('conv-state');
   st.textContent = c.state === 'waiting' ? t('stateWaiting') : c.state === 'ended' ? t('stateEnded') : isMine(c) ? t('stateActive') : t('stateOtherAgent');
   st.setAttribute('data-state', c.state);
+  var rating = $('conv-rating');
+  rating.textContent = ratingText(c.rating);
+  show(rating, !!c.rating);
   show($('accept'), c.state === 'waiting');
   show($('end-conversation'), c.state === 'active' && isMine(c));
   show($('transfer'), c.state !== 'ended' && (isMine(c) || (!!state.me && state.me.role === 'admin')));
@@ -168,6 +171,11 @@ export function renderHistory() {
     var summary = el('summary');
     summary.appendChild(el('span', 'history-time', fmtTime(a.created_at) || t('earlier')));
     summary.appendChild(el('span', 'history-preview', first ? first.text : t('messageCount', { count: transcript.length })));
+    if (a.rating) {
+      var stars = el('span', 'history-rating', ratingText(a.rating));
+      stars.setAttribute('data-testid', 'history-rating');
+      summary.appendChild(stars);
+    }
     details.appendChild(summary);
     var ol = el('ol', 'history-transcript');
     transcript.forEach(function (m) {

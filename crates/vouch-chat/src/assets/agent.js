@@ -173,6 +173,7 @@ function loadDetail(c) {
       return;
     }
     mergeSummary(c, r.body);
+    c.rating = r.body.rating || null;
     c.loaded = true;
     if (Array.isArray(r.body.messages)) {
       r.body.messages.forEach(function (m) {

@@ -19,6 +19,9 @@ use crate::storage::{
 pub const MAX_FILENAME_CHARS: usize = 200;
 /// Most attachments one message may carry.
 pub const MAX_PER_MESSAGE: usize = 10;
+/// Uploads a conversation's customer (or agent) may make a minute (and at once): a bound on
+/// how fast one conversation can fill the disk.
+pub const UPLOADS_PER_MINUTE: u32 = 30;
 
 /// What a multipart upload brought: the `file` part's name, declared type and bytes.
 #[derive(Debug, Clone)]
@@ -147,6 +150,9 @@ impl Chat {
         agent_id: Option<Uuid>,
         up: Upload,
     ) -> Result<AttachmentMeta, ChatError> {
+        if !self.upload_limiter.check(&(conversation_id, sender)) {
+            return Err(ChatError::RateLimited);
+        }
         let max = self.limits.max_attachment_bytes;
         if up.data.len() > max {
             return Err(ChatError::TooLarge { max });

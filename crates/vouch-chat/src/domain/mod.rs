@@ -77,6 +77,8 @@ pub struct Chat {
     pub(crate) passwords: Passwords,
     pub(crate) msg_limiter: RateLimiter<(Uuid, Sender)>,
     pub(crate) typing_limiter: RateLimiter<(Uuid, Sender)>,
+    /// Uploads per conversation and sender (each may be `--max-attachment-bytes` on disk).
+    pub(crate) upload_limiter: RateLimiter<(Uuid, Sender)>,
     pub(crate) session_limiter: RateLimiter<IpAddr>,
     pub(crate) login_limiter: RateLimiter<IpAddr>,
     pub(crate) login_throttle: LoginThrottle,
@@ -109,6 +111,11 @@ impl Chat {
             hub: Hub::new(CONVERSATION_BUFFER, AGENT_BUFFER),
             msg_limiter: RateLimiter::new(limits.msg_rate, 1, limits.msg_burst),
             typing_limiter: RateLimiter::new(5, 1, 10),
+            upload_limiter: RateLimiter::new(
+                attachments::UPLOADS_PER_MINUTE,
+                60,
+                attachments::UPLOADS_PER_MINUTE,
+            ),
             session_limiter: RateLimiter::new(limits.session_rate, 1, limits.session_burst),
             login_limiter: RateLimiter::new(limits.login_rate_per_minute, 60, limits.login_burst),
             login_throttle: limits::login_throttle(

@@ -23,6 +23,8 @@ pub mod notes;
 pub mod offline;
 pub mod pipeline;
 pub mod postgres;
+pub mod ratings;
+pub mod reports;
 mod rows;
 pub mod search;
 pub mod sqlite;
@@ -34,9 +36,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use attachments::{
-    Attachment, AttachmentMeta, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
-};
+pub use attachments::{Attachment, AttachmentMeta, AttachmentStore};
 pub use canned::{CannedReply, CannedReplyStore};
 pub use desk::{
     AgentPatch, Assigned, DeskAgent, DeskStore, Presence, Queue, Routing, RoutingRule, RuleWhen,
@@ -45,6 +45,8 @@ pub use desk::{
 };
 pub use model::*;
 pub use notes::{NewNote, Note, NoteStore};
+pub use ratings::{Rating, RatingStore};
+pub use reports::{ReportRow, ReportStore};
 pub use offline::{EmailKind, EmailOutcome, EmailStatus, OfflineStore, OutboxEmail};
 pub use search::{ConversationHit, SearchStore, SearchTerms};
 pub use tokens::{ApiToken, ApiTokenStore};

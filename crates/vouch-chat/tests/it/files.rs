@@ -364,6 +364,37 @@ async fn bad_uploads_get_clear_refusals() {
 }
 
 #[tokio::test]
+async fn uploads_are_rate_limited_per_conversation() {
+    let app = TestApp::start().await;
+    let token = token_of(&app.session("files-9").await);
+    let other = token_of(&app.session("files-9-other").await);
+    let limit = vouch_chat::domain::attachments::UPLOADS_PER_MINUTE;
+    let mut created = 0;
+    let mut limited = None;
+    for i in 0..=limit {
+        let name = format!("n{i}.txt");
+        let (st, body) =
+            customer_upload(&app, &token, &[("file", Some(&name), None, b"note")]).await;
+        match st {
+            StatusCode::CREATED => created += 1,
+            _ => {
+                limited = Some((st, body));
+                break;
+            }
+        }
+    }
+    assert_eq!(created, limit, "the whole burst is accepted");
+    let (st, body) = limited.expect("the upload after the burst is refused");
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    // Another conversation is not affected.
+    let (st, _) = customer_upload(&app, &other, &[("file", Some("a.txt"), None, b"note")]).await;
+    assert_eq!(st, StatusCode::CREATED);
+}
+
+#[tokio::test]
 async fn a_send_may_carry_only_its_senders_unsent_attachments() {
     let app = TestApp::start().await;
     let a = app.session("files-3a").await;
@@ -901,4 +932,91 @@ async fn report_medians_from_known_data(db: TestDb) {
     assert_eq!(s.median_first_response_secs, Some(52.5));
     assert_eq!((s.rating_avg, s.rating_count), (Some(3.5), 2));
     assert_eq!(s.from, "2026-01-01T00:00:00Z");
+}
+
+on_both!(upgrade_keeps_old_conversations_and_backfills_the_wait);
+
+/// A database made by the migrations before this one, with an accepted and ended
+/// conversation in it, opened by this version: its messages read as before (no attachments),
+/// it takes a rating, and its wait comes from its "joined" message.
+async fn upgrade_keeps_old_conversations_and_backfills_the_wait(db: TestDb) {
+    use sqlx::Connection;
+    let dialect = if db.url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let old = tempfile::tempdir().expect("tempdir");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
+    for entry in std::fs::read_dir(&dir).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        if !name.contains("files_ratings") {
+            std::fs::copy(&path, old.path().join(&name)).expect("copy");
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(old.path())
+        .await
+        .expect("old migrator");
+    let (conv, agent, t0) = (Uuid::new_v4(), Uuid::new_v4(), 1_767_225_600_000_i64);
+    let (settings, widget) = (Uuid::new_v4(), Uuid::new_v4());
+    // The old schema's rows, written as the old version wrote them (ids as text in SQLite).
+    let statements = [
+        format!("INSERT INTO auth_settings (id, name, public_key_url, function_name, issuer, leeway_secs, key_count, created_at) VALUES ('{settings}', 's', 'http://127.0.0.1:9/k', 'f', NULL, 60, 1, {t0})"),
+        format!("INSERT INTO widgets (app_id, name, allowed_origins, auth_settings_id, require_auth, title, created_at) VALUES ('{widget}', 'w', '[]', '{settings}', {f}, 't', {t0})", f = if dialect == "sqlite" { "0" } else { "FALSE" }),
+        format!("INSERT INTO agents (id, email, name, role, password_hash, created_at) VALUES ('{agent}', 'old@example.com', 'Old', 'agent', 'x', {t0})"),
+        format!("INSERT INTO conversations (id, widget_app_id, state, verified, contact_id, context, agent_id, created_at, updated_at, ended_at, last_seq) VALUES ('{conv}', '{widget}', 'ended', {f}, NULL, '{{}}', '{agent}', {t0}, {t0}, {t0}, 3)", f = if dialect == "sqlite" { "0" } else { "FALSE" }),
+        format!("INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at) VALUES ('{conv}', 1, 'customer', NULL, 'hello', 'c-1', {})", t0 + 1_000),
+        format!("INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at) VALUES ('{conv}', 2, 'system', NULL, 'Old joined', NULL, {})", t0 + 42_000),
+        format!("INSERT INTO messages (conversation_id, seq, sender, agent_id, text, client_msg_id, sent_at) VALUES ('{conv}', 3, 'agent', '{agent}', 'hi', 'a-1', {})", t0 + 50_000),
+    ];
+    if dialect == "sqlite" {
+        let opts: sqlx::sqlite::SqliteConnectOptions = db.url.parse().expect("url");
+        let mut c = sqlx::SqliteConnection::connect_with(&opts.create_if_missing(true))
+            .await
+            .expect("connect");
+        migrator.run(&mut c).await.expect("old migrations");
+        for s in &statements {
+            sqlx::query(s).execute(&mut c).await.expect(s);
+        }
+        c.close().await.expect("close");
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        migrator.run(&mut c).await.expect("old migrations");
+        for s in &statements {
+            sqlx::query(s).execute(&mut c).await.expect(s);
+        }
+        c.close().await.expect("close");
+    }
+
+    let store = db.node().await; // runs this version's migrations
+    let messages = store.messages_after(conv, 0, 10).await.expect("messages");
+    assert_eq!(messages.len(), 3);
+    assert!(messages.iter().all(|m| m.attachments.is_empty()));
+    assert_eq!(messages[0].text, "hello");
+    store
+        .insert_rating(&Rating {
+            conversation_id: conv,
+            score: 4,
+            comment: None,
+            created_at: t0 + 60_000,
+        })
+        .await
+        .expect("an old conversation takes a rating");
+    let rows = store.report_rows(t0, t0 + 1).await.expect("report");
+    let s = summarize(t0, t0 + 1, &rows);
+    assert_eq!((s.conversations, s.ended), (1, 1));
+    assert_eq!(
+        s.median_wait_secs,
+        Some(42.0),
+        "backfilled from the joined message"
+    );
+    assert_eq!(s.median_first_response_secs, Some(50.0));
+    assert_eq!(s.rating_avg, Some(4.0));
 }

@@ -9,6 +9,8 @@ mod desk;
 mod notes;
 mod offline;
 mod pipeline;
+mod ratings;
+mod reports;
 mod search;
 mod steps;
 mod webhooks;

@@ -1,6 +1,6 @@
-//! SQLite's attachments, ratings and report. An attachment's bytes are a file under the data
-//! directory, made durable before its row is written: a temporary name in the same directory,
-//! fsync'd, renamed to `<id>`, and the directory fsync'd (so the rename survives a crash).
+//! SQLite's attachments. An attachment's bytes are a file under the data directory, made
+//! durable before its row is written: a temporary name in the same directory, fsync'd, renamed
+//! to `<id>`, and the directory fsync'd (so the rename survives a crash).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,16 +9,9 @@ use async_trait::async_trait;
 use rusqlite::params;
 use uuid::Uuid;
 
-use super::super::attachments::{
-    rating_json, Attachment, AttachmentStore, Rating, RatingStore, ReportRow, ReportStore,
-    ATTACHMENT_COLS, RATING_COLS, REPORT_SQL,
-};
-use super::super::flows::ready;
-use super::super::webhooks::outbox;
-use super::super::{Conflict, Millis, StoreError, StoreResult};
-use super::steps::SqliteSteps;
-use super::steps::{query_all, query_one, Id};
-use super::writer::is_unique_violation;
+use super::super::attachments::{Attachment, AttachmentMeta, AttachmentStore, ATTACHMENT_COLS};
+use super::super::{StoreError, StoreResult};
+use super::steps::{query_one, Id};
 use super::SqliteStore;
 
 fn io_error(what: &str, e: std::io::Error) -> StoreError {
@@ -116,61 +109,6 @@ impl AttachmentStore for SqliteStore {
     }
 }
 
-#[async_trait]
-impl RatingStore for SqliteStore {
-    async fn insert_rating(&self, r: &Rating) -> StoreResult<()> {
-        let r = r.clone();
-        // The rating and its `rating.created` webhook event commit together (the outbox).
-        self.write(move |c| {
-            let res = c
-                .prepare_cached(&format!(
-                    "INSERT INTO ratings ({RATING_COLS}) VALUES (?, ?, ?, ?)"
-                ))?
-                .execute(params![
-                    Id::of(r.conversation_id),
-                    r.score,
-                    r.comment,
-                    r.created_at
-                ]);
-            match res {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(Conflict::AlreadyRated))
-                }
-                Err(e) => return Err(e.into()),
-            }
-            ready(outbox::rating_created(
-                &mut SqliteSteps(c),
-                r.conversation_id,
-                rating_json(&r),
-                r.created_at,
-            ))
-        })
-        .await
-    }
-
-    async fn get_rating(&self, conversation_id: Uuid) -> StoreResult<Option<Rating>> {
-        self.lookup(|c| {
-            query_one(
-                c,
-                &format!("SELECT {RATING_COLS} FROM ratings WHERE conversation_id = ?"),
-                [Id::of(conversation_id)],
-            )
-        })
-    }
-}
-
-#[async_trait]
-impl ReportStore for SqliteStore {
-    async fn report_rows(&self, from: Millis, to: Millis) -> StoreResult<Vec<ReportRow>> {
-        self.read(move |c| {
-            let sql = REPORT_SQL.replace("{P1}", "?").replace("{P2}", "?");
-            query_all(c, &sql, params![from, to])
-        })
-        .await
-    }
-}
-
 /// The link of a `send`'s attachment to its message (a flow step): the attachment must be in
 /// this conversation, uploaded by this sender (and agent), and not on another message yet.
 pub(super) fn link_attachment(
@@ -180,7 +118,7 @@ pub(super) fn link_attachment(
     seq: i64,
     sender: &str,
     agent_id: Option<Uuid>,
-) -> StoreResult<Option<super::super::attachments::AttachmentMeta>> {
+) -> StoreResult<Option<AttachmentMeta>> {
     query_one(
         c,
         "UPDATE attachments SET message_seq = ? WHERE id = ? AND conversation_id = ? AND sender = ? AND agent_id IS ? AND message_seq IS NULL RETURNING id, filename, content_type, size",
