@@ -54,6 +54,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("agent-model.js", JS, include_str!("assets/agent-model.js")),
     ("agent-view.js", JS, include_str!("assets/agent-view.js")),
     (
+        "agent-search.js",
+        JS,
+        include_str!("assets/agent-search.js"),
+    ),
+    (
         "agent-socket.js",
         JS,
         include_str!("assets/agent-socket.js"),
@@ -70,6 +75,7 @@ const WIDGET_MODULES: &[(&str, &str)] = &[
     ("errors.js", include_str!("assets/widget/errors.js")),
     ("http.js", include_str!("assets/widget/http.js")),
     ("messages.js", include_str!("assets/widget/messages.js")),
+    ("offline.js", include_str!("assets/widget/offline.js")),
     ("session.js", include_str!("assets/widget/session.js")),
     ("strings.js", include_str!("assets/widget/strings.js")),
     ("styles.js", include_str!("assets/widget/styles.js")),
@@ -370,6 +376,7 @@ mod tests {
             "contact-email",
             "contact-id",
             "context-vars",
+            "search-input",
         ] {
             let needle = format!("data-testid=\"{id}\"");
             assert!(
@@ -377,7 +384,12 @@ mod tests {
                 "agent console lacks {id}"
             );
         }
-        for id in ["conversation-item", "accept", "history-item"] {
+        for id in [
+            "conversation-item",
+            "accept",
+            "history-item",
+            "search-result",
+        ] {
             assert!(
                 agent_js().contains(&format!("'{id}'")),
                 "the agent console's modules lack {id}"
@@ -395,6 +407,7 @@ mod tests {
             "chat-message",
             "chat-status",
             "chat-error",
+            "chat-offline-message",
         ] {
             assert!(
                 widget_js().contains(&format!("'{id}'")),

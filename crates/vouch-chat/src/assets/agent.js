@@ -13,6 +13,7 @@ import { state, conv, mergeSummary, isMine, addMessage } from './agent-model.js'
 import {
   setError, renderLists, renderConversation, renderHistory, renderTranscript
 } from './agent-view.js';
+import { initSearch } from './agent-search.js';
 import { connect, closeSocket, scheduleReconnect, reconnectIfDown, flush, resume, maybeTyping } from './agent-socket.js';
 
 const UNREACHABLE_RETRYING = "The chat service can't be reached right now. We'll keep trying.";
@@ -287,6 +288,7 @@ function boot() {
     }
   });
   $('agent-input').addEventListener('input', maybeTyping);
+  initSearch(select);
   window.addEventListener('online', reconnectIfDown);
   onSignedOut(function () {
     return state.me != null;

@@ -16,6 +16,7 @@ import { resetMessages } from './messages.js';
 import {
   opened, setTitle, setError, clearError, renderStatus, setInputEnabled, showBar, resetLog, hideAgentTyping
 } from './view.js';
+import { renderOffline } from './offline.js';
 
 export let config = null; // {title, require_auth, auth}
 let configPromise = null;
@@ -101,9 +102,12 @@ export function loadConfig() {
     config = {
       title: typeof c.title === 'string' && c.title.trim() ? c.title : UI.title,
       require_auth: c.require_auth === true,
-      auth: c.auth && typeof c.auth.function_name === 'string' ? c.auth : null
+      auth: c.auth && typeof c.auth.function_name === 'string' ? c.auth : null,
+      online: c.online !== false,
+      offline_message: typeof c.offline_message === 'string' ? c.offline_message : null
     };
     setTitle(config.title);
+    renderOffline(config);
     configError = null;
     clearError('network');
     return config;

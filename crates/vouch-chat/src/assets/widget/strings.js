@@ -60,5 +60,13 @@ export const STATE_TEXT = {
   ended: 'This chat has ended.'
 };
 
+/*
+ * Offline hours (offline.js). i18n: translate these keys too — heading, message.
+ */
+export const OFFLINE = {
+  heading: 'We\u2019re offline right now',
+  message: 'Leave a message and we\u2019ll get back to you as soon as we\u2019re back.'
+};
+
 /* A customer message's delivery state, under its bubble. */
 export const STATUS_LABEL = { pending: 'Sending\u2026', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent' };
