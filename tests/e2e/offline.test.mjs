@@ -106,3 +106,35 @@ test('an agent finds a conversation by its words and a contact by email, and ope
     assert.deepEqual([...customer.seen.pageErrors, ...agent.seen.pageErrors], []);
   });
 });
+
+test('an admin sets business hours and the offline message in the widget form', { timeout: TEST_TIMEOUT }, async () => {
+  await withDemo(async ({ demo, browser }) => {
+    const admin = await newContext(browser);
+    const page = await admin.context.newPage();
+    await agentSignIn(page, demo.chat, ADMIN);
+    await page.goto(new URL('/admin', demo.chat).href);
+    await page.getByTestId('tab-widgets').click();
+    await page.getByTestId('widget-edit').first().click();
+
+    // A time the service cannot read: the form shows its words next to the time zone field.
+    await page.getByTestId('widget-tz').fill('Europe/Berlin');
+    await page.getByTestId('widget-hours-mon').fill('9-17');
+    await page.getByTestId('widget-save').click();
+    await page.getByTestId('widget-tz-error').filter({ hasText: /is not a time/ }).waitFor();
+
+    await page.getByTestId('widget-hours-mon').fill('09:00-12:00, 13:00-17:00');
+    await page.getByTestId('widget-hours-sat').fill('10:00-14:00');
+    await page.getByTestId('widget-offline').fill('Back on Monday.');
+    await page.getByTestId('widget-save').click();
+    await page.getByTestId('widget-saved').filter({ hasText: 'Saved.' }).waitFor();
+
+    const token = await chatLogin(demo.chat, ADMIN);
+    const list = await api(demo.chat, 'GET', '/api/v1/admin/widgets', { token });
+    const w = list.body.widgets[0];
+    assert.deepEqual(w.business_hours, {
+      timezone: 'Europe/Berlin', days: { mon: [['09:00', '12:00'], ['13:00', '17:00']], sat: [['10:00', '14:00']] },
+    });
+    assert.equal(w.offline_message, 'Back on Monday.');
+    assert.deepEqual(admin.seen.pageErrors, []);
+  });
+});

@@ -6,8 +6,9 @@
  */
 
 import { OFFLINE } from './strings.js';
-import { el } from './util.js';
+import { el, guard } from './util.js';
 import { ui } from './view.js';
+import { site, request } from './http.js';
 
 let note = null; // the chat-offline-message element, made on first need
 
@@ -32,4 +33,36 @@ export function renderOffline(config) {
   const own = typeof config.offline_message === 'string' ? config.offline_message.trim() : '';
   note.lastChild.textContent = own || OFFLINE.message;
   note.hidden = false;
+}
+
+let offer = null; // the transcript button in the bar, while offered
+
+/*
+ * When a verified customer's conversation has ended, the bar also offers the transcript by email
+ * (POST /api/v1/chat/transcript-email). The service sends it only to the email of the verified
+ * contact, so the widget asks for no address. `s` null (or not verified) withdraws the offer.
+ */
+export function offerTranscript(s) {
+  if (offer) {
+    offer.remove();
+    offer = null;
+  }
+  if (!ui || !s || !s.verified || !s.session_token) return;
+  const token = s.session_token;
+  const b = el('button', 'btn btn-quiet', 'chat-transcript-email');
+  b.type = 'button';
+  b.textContent = OFFLINE.transcript;
+  b.addEventListener('click', guard(function () {
+    b.disabled = true;
+    const url = site.org + '/api/v1/chat/transcript-email?session_token=' + encodeURIComponent(token);
+    request(url, { method: 'POST' }).then(function (r) {
+      b.textContent = r.status === 202 ? OFFLINE.transcriptSent : OFFLINE.transcriptFailed;
+      if (r.status !== 202) b.disabled = false;
+    }, function () {
+      b.textContent = OFFLINE.transcriptFailed;
+      b.disabled = false;
+    });
+  }));
+  ui.bar.insertBefore(b, ui.bar.firstChild);
+  offer = b;
 }

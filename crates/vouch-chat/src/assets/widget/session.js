@@ -16,7 +16,7 @@ import { resetMessages } from './messages.js';
 import {
   opened, setTitle, setError, clearError, renderStatus, setInputEnabled, showBar, resetLog, hideAgentTyping
 } from './view.js';
-import { renderOffline } from './offline.js';
+import { renderOffline, offerTranscript } from './offline.js';
 
 export let config = null; // {title, require_auth, auth}
 let configPromise = null;
@@ -215,6 +215,7 @@ export function stop(text, signIn) {
   setError(text, 'fatal');
   setInputEnabled(false);
   renderStatus(signIn ? STATUS.notSignedIn : STATUS.notConnected);
+  offerTranscript(null);
   showBar(UI.tryAgain);
 }
 
@@ -241,6 +242,7 @@ export function onConversation(f) {
     setInputEnabled(false);
     hideAgentTyping();
     showBar(UI.newChat);
+    offerTranscript(session);
     closeSocket();
     storage.clear();
   }

@@ -61,11 +61,15 @@ export const STATE_TEXT = {
 };
 
 /*
- * Offline hours (offline.js). i18n: translate these keys too — heading, message.
+ * Offline hours and the transcript by email (offline.js). i18n: translate these keys too —
+ * heading, message, transcript, transcriptSent, transcriptFailed.
  */
 export const OFFLINE = {
   heading: 'We\u2019re offline right now',
-  message: 'Leave a message and we\u2019ll get back to you as soon as we\u2019re back.'
+  message: 'Leave a message and we\u2019ll get back to you as soon as we\u2019re back.',
+  transcript: 'Email me the transcript',
+  transcriptSent: 'Transcript sent to your email',
+  transcriptFailed: 'Could not send the transcript. Try again'
 };
 
 /* A customer message's delivery state, under its bubble. */
