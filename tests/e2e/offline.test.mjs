@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withDemo, newContext, portalSignIn, openWidget, widgetSend, waitDelivered, widgetState, agentSignIn,
-  conversationItem, chatLogin, api, CUSTOMER, ADMIN,
+  conversationItem, chatLogin, api, eventually, CUSTOMER, ADMIN,
 } from './browser.mjs';
+import { startSmtp } from './smtp.mjs';
 
 const TEST_TIMEOUT = 180_000;
 
@@ -137,4 +138,35 @@ test('an admin sets business hours and the offline message in the widget form', 
     assert.equal(w.offline_message, 'Back on Monday.');
     assert.deepEqual(admin.seen.pageErrors, []);
   });
+});
+
+test('a verified customer has the transcript emailed to their own address after the chat ends', { timeout: TEST_TIMEOUT }, async () => {
+  const smtp = await startSmtp();
+  try {
+    await withDemo({ extraArgs: ['--smtp-url', smtp.url] }, async ({ demo, browser }) => {
+      const customer = await newContext(browser);
+      const page = await customer.context.newPage();
+      await portalSignIn(page, demo.portal, CUSTOMER);
+      await openWidget(page);
+      const text = 'Please confirm my return label 8841';
+      await widgetSend(page, text);
+      await waitDelivered(page, text);
+      const { conversationId } = await widgetState(page);
+
+      const admin = await chatLogin(demo.chat, ADMIN);
+      assert.equal((await api(demo.chat, 'POST', `/api/v1/agent/conversations/${conversationId}/accept`, { token: admin })).status, 200);
+      assert.equal((await api(demo.chat, 'POST', `/api/v1/agent/conversations/${conversationId}/end`, { token: admin })).status, 200);
+
+      const offer = page.getByTestId('chat-transcript-email');
+      await offer.waitFor({ state: 'visible' });
+      await offer.click();
+      await offer.filter({ hasText: /sent/i }).waitFor();
+      await eventually(() => smtp.messages.length === 1, { what: 'the transcript email' });
+      assert.deepEqual(smtp.messages[0].to, [CUSTOMER.email]);
+      assert.match(smtp.messages[0].data, /return label 8841/);
+      assert.deepEqual(customer.seen.pageErrors, []);
+    });
+  } finally {
+    await smtp.close();
+  }
 });

@@ -246,6 +246,7 @@ export function onConversation(f) {
     closeSocket();
     storage.clear();
   }
+  if (f.state === 'active') renderOffline({ online: true }); // someone answered after all
   renderStatus();
 }
 
