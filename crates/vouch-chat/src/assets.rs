@@ -55,6 +55,11 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("agent-view.js", JS, include_str!("assets/agent-view.js")),
     ("agent-files.js", JS, include_str!("assets/agent-files.js")),
     (
+        "agent-search.js",
+        JS,
+        include_str!("assets/agent-search.js"),
+    ),
+    (
         "agent-socket.js",
         JS,
         include_str!("assets/agent-socket.js"),
@@ -115,6 +120,7 @@ const WIDGET_MODULES: &[(&str, &str)] = &[
     ("files.js", include_str!("assets/widget/files.js")),
     ("http.js", include_str!("assets/widget/http.js")),
     ("messages.js", include_str!("assets/widget/messages.js")),
+    ("offline.js", include_str!("assets/widget/offline.js")),
     ("session.js", include_str!("assets/widget/session.js")),
     ("strings.js", include_str!("assets/widget/strings.js")),
     ("styles.js", include_str!("assets/widget/styles.js")),
@@ -430,6 +436,7 @@ mod tests {
             "context-vars",
             "note-input",
             "note-send",
+            "search-input",
         ] {
             let needle = format!("data-testid=\"{id}\"");
             assert!(
@@ -443,6 +450,7 @@ mod tests {
             "history-item",
             "note-item",
             "canned-suggestion",
+            "search-result",
         ] {
             assert!(
                 agent_js().contains(&format!("'{id}'")),
@@ -461,6 +469,7 @@ mod tests {
             "chat-message",
             "chat-status",
             "chat-error",
+            "chat-offline-message",
         ] {
             assert!(
                 widget_js().contains(&format!("'{id}'")),

@@ -31,6 +31,9 @@ pub struct DemoArgs {
     /// Lifetime of the portal's tokens in seconds (short values show silent re-authentication).
     #[arg(long, env = "VOUCH_TOKEN_TTL", default_value_t = vouch_portal::config::DEFAULT_TOKEN_TTL)]
     token_ttl: u32,
+    /// Email for the demo's chat service (--smtp-url, --notify-email, --mail-from), as `vouch chat`.
+    #[command(flatten)]
+    mail: vouch_chat::mail::MailConfig,
 }
 
 pub async fn run(args: DemoArgs) -> ExitCode {
@@ -43,6 +46,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     chat_config.allow_private_key_urls = true; // the demo's key URL is the portal on loopback
                                                // A CRM receiver tried out next to the demo is on this machine too.
     chat_config.webhooks.allow_private_webhook_urls = true;
+    chat_config.mail = args.mail.clone();
     let chat_listener = crate::cmd_chat::bind(&mut chat_config).await?;
 
     let mut portal_config = PortalConfig::new(&args.data_dir);

@@ -318,6 +318,34 @@ function showSnippet(snippet) {
   show($('snippet-box'), !!snippet);
 }
 
+/* Business hours (design: {timezone, days: {mon: [["09:00","17:00"]], …}} | null) to and from the
+ * form: one text input per day of "HH:MM-HH:MM" ranges separated by commas. The service checks
+ * them (a 422 names business_hours), so the form does not second-guess the times. */
+var DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+function fillHours(h) {
+  $('widget-tz').value = h && h.timezone ? h.timezone : '';
+  DAYS.forEach(function (d) {
+    var ranges = h && h.days && Array.isArray(h.days[d]) ? h.days[d] : [];
+    $('widget-hours-' + d).value = ranges.map(function (r) { return r[0] + '-' + r[1]; }).join(', ');
+  });
+}
+
+function readHours() {
+  var tz = $('widget-tz').value.trim();
+  if (!tz) return null;
+  var days = {};
+  DAYS.forEach(function (d) {
+    var text = $('widget-hours-' + d).value.trim();
+    if (!text) return;
+    days[d] = text.split(',').map(function (r) {
+      var parts = r.split('-');
+      return [(parts[0] || '').trim(), (parts.slice(1).join('-') || '').trim()];
+    });
+  });
+  return { timezone: tz, days: days };
+}
+
 function editWidget(w) {
   editingWidget = w ? w.app_id : null;
   var form = resetForm('widget');
@@ -328,6 +356,8 @@ function editWidget(w) {
   renderAuthSelect();
   $('widget-auth').value = w && w.auth_settings_id != null ? String(w.auth_settings_id) : '';
   $('widget-require-auth').checked = !!(w && w.require_auth);
+  fillHours(w ? w.business_hours : null);
+  $('widget-offline').value = w && w.offline_message ? w.offline_message : '';
   show($('widget-cancel'), !!w);
   showSnippet(w ? w.snippet : '');
   $('widget-name').focus();
@@ -350,6 +380,8 @@ function saveWidget(ev) {
   };
   var title = $('widget-title').value.trim();
   if (title) body.title = title;
+  body.business_hours = readHours();
+  body.offline_message = $('widget-offline').value.trim();
   if (body.require_auth && !auth) {
     showFieldError(form, 'auth_settings_id', t('requireAuthNeedsSetting'));
     return;

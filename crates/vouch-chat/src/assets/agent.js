@@ -22,6 +22,7 @@ import { initMyCanned } from './agent-canned-mine.js';
 import { initPresence, bindPresence } from './agent-presence.js';
 import { loadQueues } from './agent-queues.js';
 import { bindTransfer } from './agent-transfer.js';
+import { initSearch } from './agent-search.js';
 
 const UNREACHABLE_RETRYING = t('unreachableRetrying');
 
@@ -332,6 +333,7 @@ function boot() {
   initCanned();
   initMyCanned();
   frameHandlers.note = onNoteFrame;
+  initSearch(select);
   window.addEventListener('online', reconnectIfDown);
   onSignedOut(function () {
     return state.me != null;

@@ -8,11 +8,33 @@
 
 use async_trait::async_trait;
 
-use super::rows::{Columns, FromColumns};
 use super::{Contact, Conversation, StoreResult};
 
 /// Most words a query is made of (the rest are ignored).
 pub const MAX_TERMS: usize = 16;
+/// Most matching messages read, newest first, to find the conversations of a search: a word in
+/// every message of a large history costs this many rows, not the whole history. Measured on
+/// SQLite, debug build, 200,000 messages, a word in 28,000 of them: 0.5–0.9 s when every match
+/// was grouped by conversation, 0.06–0.2 s this way (a rare word: under 0.03 s either way).
+pub const MAX_SCANNED: u32 = 5000;
+
+/// The first `limit` distinct conversations of (conversation, text) rows, newest first.
+pub(crate) fn distinct_newest<K: Eq + std::hash::Hash + Clone>(
+    rows: impl IntoIterator<Item = (K, String)>,
+    limit: usize,
+) -> Vec<(K, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (k, text) in rows {
+        if out.len() == limit {
+            break;
+        }
+        if seen.insert(k.clone()) {
+            out.push((k, text));
+        }
+    }
+    out
+}
 
 /// The words of a search, each with at least one letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]

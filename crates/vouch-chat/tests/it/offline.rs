@@ -438,3 +438,65 @@ async fn without_smtp_no_email_is_promised() {
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(outbox(&app, &conversation_of(&s)).await.is_empty());
 }
+
+#[tokio::test]
+async fn transcripts_per_conversation_are_capped() {
+    let smtp = SmtpReceiver::start().await;
+    let url = smtp.url();
+    let app = TestApp::start_with(|c| c.mail.smtp_url = Some(url)).await;
+    let s = app.session("transcript-cap").await;
+    let token = s["session_token"].as_str().expect("token");
+    let post = || {
+        app.http
+            .post(app.url(&format!(
+                "/api/v1/chat/transcript-email?session_token={token}"
+            )))
+            .send()
+    };
+    let max = vouch_chat::domain::offline::MAX_TRANSCRIPTS;
+    for n in 1..=max {
+        assert_eq!(post().await.expect("post").status(), StatusCode::ACCEPTED);
+        smtp.wait_for(n).await;
+        let conv = conversation_of(&s);
+        outbox_until(&app, &conv, "sent", |r| {
+            r.iter().all(|e| e.status == EmailStatus::Sent)
+        })
+        .await;
+    }
+    let r = post().await.expect("post");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(outbox(&app, &conversation_of(&s)).await.len(), max);
+    assert_eq!(smtp.received().len(), max);
+}
+
+#[tokio::test]
+async fn email_flags_are_checked_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            None,
+            Some("lead@shop.test"),
+            "--notify-email needs --smtp-url",
+        ),
+        (
+            Some("http://127.0.0.1:25"),
+            None,
+            "--smtp-url must be smtp://",
+        ),
+        (
+            Some("smtp://127.0.0.1:25"),
+            Some("not an address"),
+            "--notify-email",
+        ),
+    ];
+    for (url, notify, words) in cases {
+        let mut c = vouch_chat::ChatConfig::with_data_dir(dir.path());
+        c.mail.smtp_url = url.map(str::to_string);
+        c.mail.notify_email = notify.map(str::to_string);
+        let err = match vouch_chat::ChatService::open(&c).await {
+            Ok(_) => panic!("{url:?} {notify:?} started"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(words), "{err}");
+    }
+}

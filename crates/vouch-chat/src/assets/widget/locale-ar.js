@@ -120,5 +120,6 @@ export default {
 
   // transcript by email
   'transcript.email': "أرسل لي نص المحادثة بالبريد الإلكتروني",
-  'transcript.sent': "نص المحادثة في طريقه إلى بريدك الإلكتروني."
+  'transcript.sent': "نص المحادثة في طريقه إلى بريدك الإلكتروني.",
+  'transcript.failed': "تعذّر إرسال نص المحادثة. حاول مرة أخرى."
 };

@@ -117,5 +117,6 @@ export default {
 
   // transcript by email
   'transcript.email': "Verlauf per E-Mail senden",
-  'transcript.sent': "Der Verlauf ist unterwegs an Ihre E-Mail-Adresse."
+  'transcript.sent': "Der Verlauf ist unterwegs an Ihre E-Mail-Adresse.",
+  'transcript.failed': "Das Protokoll konnte nicht gesendet werden. Bitte versuchen Sie es erneut."
 };

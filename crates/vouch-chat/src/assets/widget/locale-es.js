@@ -117,5 +117,6 @@ export default {
 
   // transcript by email
   'transcript.email': "Enviarme la transcripción por correo",
-  'transcript.sent': "La transcripción va de camino a tu correo electrónico."
+  'transcript.sent': "La transcripción va de camino a tu correo electrónico.",
+  'transcript.failed': "No se pudo enviar la transcripción. Inténtelo de nuevo."
 };

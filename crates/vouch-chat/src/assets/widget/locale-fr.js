@@ -117,5 +117,6 @@ export default {
 
   // transcript by email
   'transcript.email': "M’envoyer la transcription par e-mail",
-  'transcript.sent': "La transcription est en route vers votre adresse e-mail."
+  'transcript.sent': "La transcription est en route vers votre adresse e-mail.",
+  'transcript.failed': "La transcription n’a pas pu être envoyée. Réessayez."
 };

@@ -117,5 +117,6 @@ export default {
 
   // transcript by email
   'transcript.email': "Stuur mij het gesprek per e-mail",
-  'transcript.sent': "Het gesprek is onderweg naar uw e-mailadres."
+  'transcript.sent': "Het gesprek is onderweg naar uw e-mailadres.",
+  'transcript.failed': "Het transcript kon niet worden verstuurd. Probeer het opnieuw."
 };

@@ -15,6 +15,7 @@ import { resetMessages } from './messages.js';
 import {
   opened, setTitle, setError, clearError, renderStatus, setInputEnabled, showBar, resetLog, hideAgentTyping
 } from './view.js';
+import { renderOffline, offerTranscript } from './offline.js';
 
 export let config = null; // {title, require_auth, auth}
 let configPromise = null;
@@ -100,9 +101,12 @@ export function loadConfig() {
     config = {
       title: typeof c.title === 'string' && c.title.trim() ? c.title : t('ui.title'),
       require_auth: c.require_auth === true,
-      auth: c.auth && typeof c.auth.function_name === 'string' ? c.auth : null
+      auth: c.auth && typeof c.auth.function_name === 'string' ? c.auth : null,
+      online: c.online !== false,
+      offline_message: typeof c.offline_message === 'string' ? c.offline_message : null
     };
     setTitle(config.title);
+    renderOffline(config);
     configError = null;
     clearError('network');
     return config;
@@ -210,6 +214,7 @@ export function stop(text, signIn) {
   setError(text, 'fatal');
   setInputEnabled(false);
   renderStatus(signIn ? t('status.notSignedIn') : t('status.notConnected'));
+  offerTranscript(null);
   showBar(t('ui.tryAgain'));
 }
 
@@ -236,9 +241,11 @@ export function onConversation(f) {
     setInputEnabled(false);
     hideAgentTyping();
     showBar(t('ui.newChat'));
+    offerTranscript(session);
     closeSocket();
     storage.clear();
   }
+  if (f.state === 'active') renderOffline({ online: true }); // someone answered after all
   renderStatus();
 }
 

@@ -4,10 +4,14 @@
 use async_trait::async_trait;
 
 use super::super::rows::cols;
-use super::super::search::{ConversationHit, SearchStore, SearchTerms};
+use uuid::Uuid;
+
+use super::super::search::{
+    distinct_newest, ConversationHit, SearchStore, SearchTerms, MAX_SCANNED,
+};
 use super::steps::all;
 use super::PgStore;
-use crate::storage::{Contact, StoreResult};
+use crate::storage::{Contact, Conversation, StoreResult};
 
 #[async_trait]
 impl SearchStore for PgStore {
@@ -36,21 +40,35 @@ impl SearchStore for PgStore {
         if q.is_empty() {
             return Ok(Vec::new());
         }
+        // The newest matches first (a top-N sort of the GIN index's matches), then their
+        // conversations in one statement.
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT conversation_id, text FROM messages
+             WHERE search @@ plainto_tsquery('simple', $1) AND sender <> 'system'
+             ORDER BY sent_at DESC, seq DESC LIMIT $2",
+        )
+        .bind(q.plain())
+        .bind(i64::from(MAX_SCANNED))
+        .fetch_all(&self.pool)
+        .await?;
+        let picked = distinct_newest(rows, limit as usize);
+        let ids: Vec<Uuid> = picked.iter().map(|(id, _)| *id).collect();
         let sql = concat!(
             "SELECT ",
             cols!(conversation),
-            ", h.text FROM (
-                SELECT DISTINCT ON (conversation_id) conversation_id AS cid, text, sent_at AS at
-                FROM messages
-                WHERE search @@ plainto_tsquery('simple', $1) AND sender <> 'system'
-                ORDER BY conversation_id, sent_at DESC
-             ) h JOIN conversations ON conversations.id = h.cid
-             ORDER BY h.at DESC, conversations.id LIMIT $2"
+            " FROM conversations WHERE id = ANY($1)"
         );
-        all(sqlx::query(sql)
-            .bind(q.plain())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
+        let found: Vec<Conversation> =
+            all(sqlx::query(sql).bind(&ids).fetch_all(&self.pool).await?)?;
+        let mut by_id: std::collections::HashMap<Uuid, Conversation> =
+            found.into_iter().map(|c| (c.id, c)).collect();
+        Ok(picked
+            .into_iter()
+            .filter_map(|(id, text)| {
+                by_id
+                    .remove(&id)
+                    .map(|conversation| ConversationHit { conversation, text })
+            })
+            .collect())
     }
 }

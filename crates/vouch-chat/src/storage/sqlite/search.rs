@@ -5,10 +5,14 @@ use async_trait::async_trait;
 use rusqlite::params;
 
 use super::super::rows::cols;
-use super::super::search::{ConversationHit, SearchStore, SearchTerms};
-use super::steps::query_all;
+use uuid::Uuid;
+
+use super::super::search::{
+    distinct_newest, ConversationHit, SearchStore, SearchTerms, MAX_SCANNED,
+};
+use super::steps::{conversation, query_all};
 use super::SqliteStore;
-use crate::storage::{Contact, StoreResult};
+use crate::storage::{Contact, StoreError, StoreResult};
 
 #[async_trait]
 impl SearchStore for SqliteStore {
@@ -42,24 +46,25 @@ impl SearchStore for SqliteStore {
         }
         let m = q.fts5();
         self.read(move |c| {
-            // `max(sent_at)` makes SQLite take the other bare columns from the newest match.
-            query_all(
-                c,
-                concat!(
-                    "SELECT ",
-                    cols!(conversation),
-                    ", h.text FROM (
-                        SELECT m.conversation_id AS cid, m.text AS text, max(m.sent_at) AS at
-                        FROM messages_fts JOIN messages m
-                          ON m.conversation_id = messages_fts.conversation_id AND m.seq = messages_fts.seq
-                        WHERE messages_fts MATCH ?1
-                        GROUP BY m.conversation_id
-                        ORDER BY at DESC LIMIT ?2
-                     ) h JOIN conversations ON conversations.id = h.cid
-                     ORDER BY h.at DESC, conversations.id"
-                ),
-                params![m, limit],
-            )
+            // FTS5 walks its matches in descending rowid order (the order the messages were
+            // stored) without sorting them; the first rows give the newest conversations.
+            let mut stmt = c.prepare_cached(
+                "SELECT conversation_id, text FROM messages_fts WHERE messages_fts MATCH ?1
+                 ORDER BY rowid DESC LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(params![m, MAX_SCANNED])?;
+            let mut matches = Vec::new();
+            while let Some(r) = rows.next()? {
+                matches.push((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+            }
+            let mut out = Vec::new();
+            for (id, text) in distinct_newest(matches, limit as usize) {
+                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if let Some(conversation) = conversation(c, id)? {
+                    out.push(ConversationHit { conversation, text });
+                }
+            }
+            Ok(out)
         })
         .await
     }
