@@ -304,3 +304,33 @@ fn blog_app_is_installed() -> bool {
             .output()
             .is_ok_and(|o| o.status.success())
 }
+
+/// Memory per conversation (issue 17: ≤ 16 KiB per customer/agent pair after one message each
+/// way): 200 pairs, 20 conversations per agent as at the issue's size, every message answered;
+/// the server's RSS grows by at most twice the target per pair (a generous margin: RSS counts
+/// pages, and the allocator keeps some), and as little per idle socket.
+#[test]
+fn bench_chat_memory_per_pair_stays_bounded() {
+    const BOUND_KIB: f64 = 32.0;
+    let v = bench(&[
+        "chat",
+        "--pairs",
+        "200",
+        "--agents",
+        "10",
+        "--rate",
+        "1",
+        "--duration",
+        "2",
+        "--idle",
+        "200",
+        "--echo",
+    ]);
+    let sent = count(&v, "sent");
+    assert!(sent >= 200, "one message each way per pair at least: {v}");
+    assert_eq!(count(&v, "relayed_to_customers"), sent, "{v}");
+    let per_pair = number(&v, "/rss_per_pair_kib");
+    assert!(per_pair <= BOUND_KIB, "{per_pair} KiB per pair: {v}");
+    let per_idle = number(&v, "/rss_per_idle_conn_kib");
+    assert!(per_idle <= BOUND_KIB, "{per_idle} KiB per idle socket: {v}");
+}
