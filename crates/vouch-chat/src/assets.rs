@@ -30,7 +30,9 @@ pub fn agent_html() -> &'static str {
 /// The end of each admin form (its error and saved lines, Save and Cancel), with `PREFIX`
 /// standing for the form's id prefix, and where each form has it.
 const FORM_FOOTER: &str = include_str!("assets/form-footer.html");
-const ADMIN_FORMS: [&str; 6] = ["settings", "widget", "canned", "agents", "queues", "routing"];
+const ADMIN_FORMS: [&str; 6] = [
+    "settings", "widget", "canned", "agents", "queues", "routing",
+];
 
 /// The admin pages, served at `/admin`.
 pub fn admin_html() -> &'static str {

@@ -6,6 +6,7 @@
  */
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
+import { t } from './strings.js';
 
 var replies = [];
 var editing = null;
@@ -83,7 +84,7 @@ function render() {
 export function loadCannedAdmin() {
   return api('GET', '/api/v1/admin/canned-replies').then(function (r) {
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.canned_replies)) {
-      if (r.status !== 401) setText('admin-error', apiMessage(r, 'Could not load the canned replies'));
+      if (r.status !== 401) setText('admin-error', apiMessage(r, t('loadCannedFailed')));
       return;
     }
     replies = r.body.canned_replies;
@@ -105,17 +106,17 @@ function save(ev) {
     if (r.status === 200 || r.status === 201) {
       var what = '/' + body.shortcut;
       edit(null);
-      setText('canned-saved', 'Saved ' + what + '.');
+      setText('canned-saved', t('savedWhat', { what: what }));
       loadCannedAdmin();
       return;
     }
     if (r.status === 401) return; // common.js has shown the sign-in form
-    var msg = apiMessage(r, 'Could not save the reply');
+    var msg = apiMessage(r, t('replyNotSaved'));
     if (r.status === 422 && r.body && fieldError(r.body.field, msg)) {
-      setText('canned-error', 'Not saved: please correct the highlighted field.');
+      setText('canned-error', t('notSavedField'));
     } else if (r.status === 409 && r.body && /shortcut/.test(r.body.message || '')) {
       fieldError('shortcut', msg);
-      setText('canned-error', 'Not saved: choose another shortcut.');
+      setText('canned-error', t('notSavedShortcut'));
     } else {
       setText('canned-error', msg);
     }
@@ -127,7 +128,7 @@ function remove(r) {
   api('DELETE', '/api/v1/admin/canned-replies/' + encodeURIComponent(r.id)).then(function (res) {
     if (res.status === 204 || res.status === 404) {
       if (editing && editing.id === r.id) edit(null);
-      setText('canned-saved', 'Deleted /' + r.shortcut + '.');
+      setText('canned-saved', t('deletedShortcut', { shortcut: r.shortcut }));
       loadCannedAdmin();
     } else if (res.status !== 401) {
       setText('admin-error', apiMessage(res, 'Could not delete the reply'));

@@ -5,6 +5,7 @@
  */
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
+import { t } from './strings.js';
 
 var agents = [];
 var queues = [];
@@ -43,7 +44,7 @@ function saveFailed(prefix, r, fallback, inner) {
     input.setAttribute('aria-invalid', 'true');
     setText(input.id + '-error', msg);
     if (input.focus) input.focus();
-    setText(prefix + '-error', 'Not saved: please correct the highlighted field.');
+    setText(prefix + '-error', t('notSavedField'));
   } else {
     setText(prefix + '-error', msg);
   }
@@ -153,7 +154,7 @@ function saveAgent(ev) {
     }
     var name = r.body.name;
     editAgent(null);
-    setText('agents-saved', 'Saved ' + name + '.');
+    setText('agents-saved', t('savedWhat', { what: name }));
     loadDesk();
   });
 }
@@ -238,7 +239,7 @@ function saveQueue(ev) {
       return;
     }
     editQueue(null);
-    setText('queues-saved', 'Saved ' + r.body.name + '.');
+    setText('queues-saved', t('savedWhat', { what: r.body.name }));
     loadDesk();
   });
 }
@@ -283,7 +284,7 @@ function loadRouting() {
   resetForm('routing');
   api('GET', '/api/v1/admin/widgets/' + encodeURIComponent(id) + '/routing').then(function (r) {
     if (r.status !== 200 || !r.body) {
-      setText('routing-error', apiMessage(r, 'Could not load the rules'));
+      setText('routing-error', apiMessage(r, t('loadRulesFailed')));
       return;
     }
     var box = $('routing-rules');
@@ -348,7 +349,7 @@ function saveRouting(ev) {
   });
   if (bad) {
     setText('routing-rules-error', bad);
-    setText('routing-error', 'Not saved: please correct the highlighted field.');
+    setText('routing-error', t('notSavedField'));
     return;
   }
   var d = $('routing-default').value;
@@ -359,7 +360,7 @@ function saveRouting(ev) {
         saveFailed('routing', r, 'The rules were not saved', ['rules', 'queue_id', 'when', 'verified', 'context']);
         return;
       }
-      setText('routing-saved', 'Saved ' + rules.length + (rules.length === 1 ? ' rule.' : ' rules.'));
+      setText('routing-saved', (rules.length === 1 ? t('savedOneRule') : t('savedRules', { count: rules.length })));
     });
 }
 

@@ -5,6 +5,7 @@
  */
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
+import { t } from './strings.js';
 
 var EVENTS = ['conversation.created', 'conversation.assigned', 'message.created', 'conversation.ended', 'rating.created'];
 var selected = null; // the webhook whose deliveries are shown
@@ -32,7 +33,7 @@ function button(label, testid, cls, onClick) {
 export function loadWebhooks() {
   return api('GET', '/api/v1/admin/webhooks').then(function (r) {
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.webhooks)) {
-      if (r.status !== 401) say('webhook-error', apiMessage(r, 'Could not load the webhooks'));
+      if (r.status !== 401) say('webhook-error', apiMessage(r, t('loadWebhooksFailed')));
       return;
     }
     say('webhook-error', '');
@@ -73,10 +74,10 @@ function loadDeliveries() {
   if (!selected) return;
   var w = selected;
   show($('deliveries-panel'), true);
-  $('deliveries-title').textContent = 'Deliveries to ' + w.url;
+  $('deliveries-title').textContent = t('deliveriesTo', { url: w.url });
   api('GET', '/api/v1/admin/webhooks/' + encodeURIComponent(w.id) + '/deliveries').then(function (r) {
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.deliveries)) {
-      if (r.status !== 401) say('webhook-error', apiMessage(r, 'Could not load the deliveries'));
+      if (r.status !== 401) say('webhook-error', apiMessage(r, t('loadDeliveriesFailed')));
       return;
     }
     var tb = $('delivery-rows');
@@ -133,7 +134,7 @@ function createWebhook(ev) {
       $(r.body.field === 'url' ? 'webhook-url' : 'webhook-event-' + EVENTS[0].replace('.', '-')).focus();
       return;
     }
-    say('webhook-error', apiMessage(r, 'Could not create the webhook'));
+    say('webhook-error', apiMessage(r, t('webhookNotCreated')));
   });
 }
 

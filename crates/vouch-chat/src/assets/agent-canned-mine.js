@@ -7,6 +7,7 @@
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
 import { reloadCanned } from './agent-canned.js';
+import { t } from './strings.js';
 
 var mine = [];
 var editing = null;
@@ -80,7 +81,7 @@ function render() {
 function load() {
   return api('GET', '/api/v1/agent/canned-replies').then(function (r) {
     if (r.status !== 200 || !r.body || !Array.isArray(r.body.canned_replies)) {
-      if (r.status !== 401) setText('my-canned-error', apiMessage(r, 'Could not load your canned replies'));
+      if (r.status !== 401) setText('my-canned-error', apiMessage(r, t('loadMyCannedFailed')));
       return;
     }
     mine = r.body.canned_replies.filter(function (x) {
@@ -113,7 +114,7 @@ function save(ev) {
       return;
     }
     if (r.status === 401) return; // common.js has shown the sign-in form
-    var msg = apiMessage(r, 'Could not save the reply');
+    var msg = apiMessage(r, t('replyNotSaved'));
     if (r.status === 422 && r.body && fieldError(r.body.field, msg)) return;
     if (r.status === 409 && r.body && /shortcut/.test(r.body.message || '') && fieldError('shortcut', msg)) return;
     setText('my-canned-error', msg);

@@ -9,6 +9,7 @@
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
 import { state } from './agent-model.js';
+import { t } from './strings.js';
 
 const MAX_SHOWN = 8;
 const FRESH_MS = 30000;
@@ -130,7 +131,7 @@ function pick(i) {
         input.value = res.body.text;
         input.focus();
         input.setSelectionRange(input.value.length, input.value.length);
-        $('canned-status').textContent = 'Inserted /' + r.shortcut + '. Review it, then send.';
+        $('canned-status').textContent = t('cannedInserted', { shortcut: r.shortcut });
       } else if (res.status !== 401) { // a 401: common.js has shown the sign-in form
         $('canned-status').textContent = apiMessage(res, 'Could not insert /' + r.shortcut);
       }

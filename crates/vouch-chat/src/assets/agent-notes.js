@@ -6,6 +6,7 @@
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
 import { state, fmtTime } from './agent-model.js';
+import { t } from './strings.js';
 
 const MAX_NOTE = 4000;
 
@@ -103,7 +104,7 @@ function sendNote(ev) {
         if (input.value === text) input.value = '';
         if (addNote(c, r.body) && state.selected === c.id) renderNotes();
       } else if (r.status !== 401) { // a 401: common.js has shown the sign-in form
-        setNoteError(apiMessage(r, 'Could not add the note'));
+        setNoteError(apiMessage(r, t('noteNotAdded')));
       }
     })
     .then(function () {

@@ -7,6 +7,7 @@
 
 import { $, api, apiMessage } from './common.js';
 import { setError } from './agent-view.js';
+import { t } from './strings.js';
 
 const STATUSES = ['available', 'busy', 'away', 'offline'];
 let saved = 'offline';
@@ -40,7 +41,7 @@ function onChange() {
       render(r.body.status);
     } else {
       render(saved);
-      setError(apiMessage(r, 'Your status could not be changed'));
+      setError(apiMessage(r, t('presenceNotChanged')));
     }
   });
 }

@@ -7,6 +7,7 @@
 
 import { $, el, clear, show, api, apiMessage } from './common.js';
 import { conv, mergeSummary, contactName, fmtTime } from './agent-model.js';
+import { t } from './strings.js';
 
 const MAX_QUERY = 256;
 let seq = 0; // answers to an older query are dropped
@@ -68,16 +69,16 @@ function run(open) {
     return;
   }
   if (q.length > MAX_QUERY) {
-    note.textContent = 'Search for at most ' + MAX_QUERY + ' characters.';
+    note.textContent = t('searchTooLong', { max: MAX_QUERY });
     show(note, true);
     return;
   }
-  note.textContent = 'Searching\u2026';
+  note.textContent = t('searching');
   show(note, true);
   api('GET', '/api/v1/agent/search?q=' + encodeURIComponent(q)).then(function (r) {
     if (mine !== seq) return;
     if (r.status === 200 && r.body) render(r.body, open);
-    else note.textContent = apiMessage(r, 'Search failed');
+    else note.textContent = apiMessage(r, t('searchFailed'));
   });
 }
 

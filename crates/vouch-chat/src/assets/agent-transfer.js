@@ -7,6 +7,7 @@
 import { $, el, clear, show, api, apiMessage } from './common.js';
 import { state } from './agent-model.js';
 import { setError } from './agent-view.js';
+import { t } from './strings.js';
 
 function option(value, text) {
   const o = el('option', '', text);
@@ -67,7 +68,7 @@ function submit(ev) {
   api('POST', '/api/v1/agent/conversations/' + encodeURIComponent(id) + '/transfer', body).then(function (r) {
     $('transfer-submit').disabled = false;
     if (r.status !== 200) {
-      dialogError(apiMessage(r, 'The conversation was not transferred'));
+      dialogError(apiMessage(r, t('transferFailed')));
       return;
     }
     $('transfer-dialog').close();

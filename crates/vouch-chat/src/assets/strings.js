@@ -90,7 +90,29 @@ const EN = {
   copied: "Copied to the clipboard.",
   copyByHand: "Select the text and press Ctrl+C to copy.",
   loadFailuresFailed: "Could not load the verification failures",
-  noFailures: "No failures counted."
+  noFailures: "No failures counted.",
+  // the desk: notes, canned replies, presence, queues, transfer, search (agent-*.js, admin-*.js)
+  savedWhat: "Saved {what}.",
+  notSavedField: "Not saved: please correct the highlighted field.",
+  notSavedShortcut: "Not saved: choose another shortcut.",
+  deletedShortcut: "Deleted /{shortcut}.",
+  loadCannedFailed: "Could not load the canned replies",
+  replyNotSaved: "Could not save the reply",
+  savedOneRule: "Saved 1 rule.",
+  savedRules: "Saved {count} rules.",
+  loadRulesFailed: "Could not load the rules",
+  deliveriesTo: "Deliveries to {url}",
+  loadWebhooksFailed: "Could not load the webhooks",
+  loadDeliveriesFailed: "Could not load the deliveries",
+  webhookNotCreated: "Could not create the webhook",
+  loadMyCannedFailed: "Could not load your canned replies",
+  cannedInserted: "Inserted /{shortcut}. Review it, then send.",
+  noteNotAdded: "Could not add the note",
+  presenceNotChanged: "Your status could not be changed",
+  searchTooLong: "Search for at most {max} characters.",
+  searching: "Searching…",
+  searchFailed: "Search failed",
+  transferFailed: "The conversation was not transferred"
 };
 
 /* The text for `key` with each `{name}` replaced by params[name] (the key itself if unknown). */

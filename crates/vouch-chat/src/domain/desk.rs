@@ -787,6 +787,9 @@ impl Chat {
             })?;
         tracing::info!(conversation = %id, by = %by.id, "conversation transferred");
         self.metrics.message_stored(Sender::System);
+        if let Some(note) = &done.note {
+            self.publish_note(note);
+        }
         let new_agent = done.conversation.agent_id;
         self.publish_message(&done.message, new_agent);
         if let Some(old) = done.before.agent_id.filter(|a| Some(*a) != new_agent) {

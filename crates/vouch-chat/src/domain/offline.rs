@@ -131,11 +131,24 @@ impl Chat {
     }
 
     /// Whether someone can answer a conversation of `widget` now.
-    // On this branch: any agent signed in (an unexpired console token, on any node). The
-    // presence and queues work replaces this with "a member of the widget's default queue whose
-    // status is available" — the one line to change at merge.
-    pub async fn team_available(&self, _widget: &Widget) -> Result<bool, ChatError> {
-        Ok(self.store.signed_in_agents(now_millis()).await? > 0)
+    /// Whether someone can answer `widget` now: an active member of its default queue (its
+    /// routing's, else `General`) whose presence is `available`.
+    pub async fn team_available(&self, widget: &Widget) -> Result<bool, ChatError> {
+        let queue_id = self
+            .store
+            .get_routing(widget.app_id)
+            .await?
+            .and_then(|r| r.default_queue_id)
+            .unwrap_or(crate::storage::GENERAL_QUEUE_ID);
+        let Some(queue) = self.store.get_queue(queue_id).await? else {
+            return Ok(false);
+        };
+        let agents = self.store.list_desk_agents().await?;
+        Ok(agents.iter().any(|a| {
+            a.active
+                && a.status == crate::storage::Presence::Available
+                && queue.agent_ids.contains(&a.id)
+        }))
     }
 
     /// Whether `widget` is online at `now`: inside its business hours and someone available.

@@ -36,7 +36,7 @@ pub struct ReportSummary {
     #[schema(required = true)]
     pub rating_avg: Option<f64>,
     pub rating_count: u64,
-    /// Conversations per queue (empty until conversations have queues).
+    /// Conversations per queue (the queue each is in now), most first.
     pub by_queue: Vec<QueueCount>,
 }
 
@@ -84,8 +84,25 @@ pub fn summarize(from: Millis, to: Millis, rows: &[ReportRow]) -> ReportSummary 
         rating_avg: (!scores.is_empty())
             .then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64),
         rating_count: scores.len() as u64,
-        by_queue: Vec::new(),
+        by_queue: by_queue(rows),
     }
+}
+
+/// Conversations per queue, most first (ties by queue id, so the order is stable).
+fn by_queue(rows: &[ReportRow]) -> Vec<QueueCount> {
+    let mut counts = std::collections::BTreeMap::<uuid::Uuid, u64>::new();
+    for r in rows {
+        *counts.entry(r.queue_id).or_default() += 1;
+    }
+    let mut out: Vec<QueueCount> = counts
+        .into_iter()
+        .map(|(queue_id, conversations)| QueueCount {
+            queue_id,
+            conversations,
+        })
+        .collect();
+    out.sort_by(|a, b| b.conversations.cmp(&a.conversations));
+    out
 }
 
 impl Chat {
@@ -132,6 +149,7 @@ mod tests {
                 accepted_at: accepted,
                 first_agent_message_at: first,
                 rating,
+                queue_id: crate::storage::GENERAL_QUEUE_ID,
             }
         };
         let rows = vec![
@@ -145,6 +163,8 @@ mod tests {
         assert_eq!(s.median_wait_secs, Some(30.0));
         assert_eq!(s.median_first_response_secs, Some(52.5));
         assert_eq!((s.rating_avg, s.rating_count), (Some(3.5), 2));
-        assert!(s.by_queue.is_empty());
+        assert_eq!(s.by_queue.len(), 1, "every row is in General");
+        assert_eq!(s.by_queue[0].queue_id, crate::storage::GENERAL_QUEUE_ID);
+        assert_eq!(s.by_queue[0].conversations, s.conversations);
     }
 }

@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::flows::{system_message, Steps};
+use super::notes::NoteSteps;
 use super::rows::{Columns, FromColumns};
+use super::webhooks::outbox;
 use super::*;
 
 /// The id of `General`, the default queue every start has (the desk migration inserts it).
@@ -179,6 +181,8 @@ pub struct Transferred {
     pub conversation: Conversation,
     /// The `system` message naming where it went.
     pub message: Message,
+    /// The transfer's note, stored as an internal note (agents only).
+    pub note: Option<Note>,
 }
 
 /// The desk's storage capability.
@@ -285,6 +289,7 @@ pub(crate) async fn assign_next(
                 .conversation(id, false)
                 .await?
                 .ok_or(StoreError::NotFound)?;
+            outbox::conversation_assigned(s, &conversation, now).await?;
             return Ok(Some(Assigned {
                 conversation,
                 agent,
@@ -300,7 +305,7 @@ pub(crate) async fn assign_next(
 /// to an agent at once (`active`, capacity not checked) or back to `waiting` in a queue with no
 /// agent; a `system` message names where; the note is handed to [`transfer_note`].
 pub(crate) async fn transfer(
-    s: &mut (impl Steps + DeskSteps),
+    s: &mut (impl Steps + DeskSteps + NoteSteps),
     t: &TransferRequest,
 ) -> StoreResult<Result<Transferred, TransferRefusal>> {
     let Some(before) = s.conversation(t.conversation_id, true).await? else {
@@ -343,34 +348,44 @@ pub(crate) async fn transfer(
             format!("The conversation was transferred to the {name} queue")
         }
     };
-    if let Some(note) = &t.note {
-        transfer_note(s, t.conversation_id, t.by, note, t.now).await?;
-    }
+    let note = match &t.note {
+        Some(text) => Some(transfer_note(s, t.conversation_id, t.by, text, t.now).await?),
+        None => None,
+    };
     let message = system_message(s, t.conversation_id, &text, t.now).await?;
     let conversation = s
         .conversation(t.conversation_id, false)
         .await?
         .ok_or(StoreError::NotFound)?;
+    if conversation.agent_id.is_some() {
+        // A transfer to an agent assigns it: webhooks hear of it as of any assignment.
+        outbox::conversation_assigned(s, &conversation, t.now).await?;
+    }
     Ok(Ok(Transferred {
         before,
         conversation,
         message,
+        note,
     }))
 }
 
-/// MERGE POINT (issue 15, desk-b): a transfer's note becomes an internal note of the
-/// conversation, inside the transfer's transaction. The notes table and its storage step belong
-/// to the notes feature (branch desk-b); at merge this calls that step with these arguments
-/// (conversation, author, text, time) so the note commits or rolls back with the transfer.
-/// Until then the note is validated (1..=4000 characters) by the domain and stored nowhere.
+/// A transfer's note becomes an internal note of the conversation, inside the transfer's
+/// transaction ([`super::notes::add_note`]): it commits or rolls back with the transfer.
 pub(crate) async fn transfer_note(
-    _s: &mut (impl Steps + DeskSteps),
-    _conversation_id: Uuid,
-    _author_id: Uuid,
-    _text: &str,
-    _now: Millis,
-) -> StoreResult<()> {
-    Ok(())
+    s: &mut (impl Steps + DeskSteps + NoteSteps),
+    conversation_id: Uuid,
+    author_id: Uuid,
+    text: &str,
+    now: Millis,
+) -> StoreResult<Note> {
+    let note = NewNote {
+        id: Uuid::new_v4(),
+        conversation_id,
+        author_id,
+        text: text.to_string(),
+        created_at: now,
+    };
+    super::notes::add_note(s, &note).await
 }
 
 // --- Row mappings (both back-ends read these column lists) ---

@@ -45,9 +45,9 @@ pub use desk::{
 };
 pub use model::*;
 pub use notes::{NewNote, Note, NoteStore};
+pub use offline::{EmailKind, EmailOutcome, EmailStatus, OfflineStore, OutboxEmail};
 pub use ratings::{Rating, RatingStore};
 pub use reports::{ReportRow, ReportStore};
-pub use offline::{EmailKind, EmailOutcome, EmailStatus, OfflineStore, OutboxEmail};
 pub use search::{ConversationHit, SearchStore, SearchTerms};
 pub use tokens::{ApiToken, ApiTokenStore};
 pub use vouch_db::Backend;

@@ -2,6 +2,7 @@
 //! conversation (the figures are computed in `crate::domain::reports`).
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use super::rows::{Columns, FromColumns};
 use super::{Millis, StoreResult};
@@ -17,6 +18,8 @@ pub struct ReportRow {
     /// When an agent first wrote in it.
     pub first_agent_message_at: Option<Millis>,
     pub rating: Option<i64>,
+    /// The queue it is in now.
+    pub queue_id: Uuid,
 }
 
 /// The report's query: one row per conversation created in the period (both dialects; `{P1}`,
@@ -24,7 +27,7 @@ pub struct ReportRow {
 pub(crate) const REPORT_SQL: &str =
     "SELECT c.created_at, c.verified, c.state = 'ended', c.accepted_at,
     (SELECT MIN(m.sent_at) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent'),
-    r.score
+    r.score, c.queue_id
     FROM conversations c LEFT JOIN ratings r ON r.conversation_id = c.id
     WHERE c.created_at >= {P1} AND c.created_at < {P2}";
 
@@ -37,6 +40,7 @@ impl FromColumns for ReportRow {
             accepted_at: r.opt_int(3)?,
             first_agent_message_at: r.opt_int(4)?,
             rating: r.opt_int(5)?,
+            queue_id: r.uuid(6)?,
         })
     }
 }

@@ -79,16 +79,6 @@ pub struct ConversationHit {
     pub text: String,
 }
 
-impl FromColumns for ConversationHit {
-    /// `cols!(conversation)` then the message text.
-    fn from_columns(r: &impl Columns) -> StoreResult<Self> {
-        Ok(ConversationHit {
-            conversation: Conversation::from_columns(r)?,
-            text: r.text(super::rows::width(super::rows::cols!(conversation)))?,
-        })
-    }
-}
-
 /// Searching.
 #[async_trait]
 pub trait SearchStore: Send + Sync + 'static {

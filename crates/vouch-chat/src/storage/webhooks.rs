@@ -300,6 +300,7 @@ pub(crate) mod outbox {
             "verified": c.verified,
             "contact": contact,
             "agent_id": c.agent_id,
+            "queue_id": c.queue_id,
             "created_at": rfc3339(c.created_at),
             "updated_at": rfc3339(c.updated_at),
         })

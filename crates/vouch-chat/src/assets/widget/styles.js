@@ -30,7 +30,7 @@ const CSS = [
   '.close{border:0;background:transparent;color:#fff;cursor:pointer;width:32px;height:32px;border-radius:8px;font-size:22px;line-height:1;padding:0}',
   '.close:hover{background:rgba(255,255,255,.16)}',
   '.offline-note{margin:0;padding:10px 14px;background:#fffaeb;color:#7a2e0e;border-bottom:1px solid #fedf89;font-size:13px;overflow-wrap:anywhere}',
-  '.bar .btn-quiet{background:#fff;color:#2457c5;border:1px solid #2457c5;margin-right:8px}',
+  '.bar .btn-quiet{background:#fff;color:#2457c5;border:1px solid #2457c5;margin-inline-end:8px}',
   '.offline-head{display:block;font-weight:650;margin-bottom:2px}',
   '.offline-text{margin:0;white-space:pre-line}',
   '.error{margin:0;padding:9px 14px;background:#fef3f2;color:#b42318;border-bottom:1px solid #fecdca;font-size:13px;overflow-wrap:anywhere}',

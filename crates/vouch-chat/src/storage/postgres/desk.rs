@@ -139,7 +139,7 @@ impl DeskSteps for PgSteps {
         now: Millis,
     ) -> StoreResult<()> {
         let done = sqlx::query(
-            "UPDATE conversations SET agent_id = $1, state = $2, queue_id = $3, updated_at = $4 WHERE id = $5",
+            "UPDATE conversations SET agent_id = $1, state = $2, queue_id = $3, updated_at = $4, accepted_at = CASE WHEN $1::UUID IS NULL THEN accepted_at ELSE COALESCE(accepted_at, $4) END WHERE id = $5",
         )
         .bind(agent_id)
         .bind(state.as_str())

@@ -151,7 +151,7 @@ impl DeskSteps for SqliteSteps<'_> {
     ) -> StoreResult<()> {
         updated(execute(
             self.0,
-            "UPDATE conversations SET agent_id = ?, state = ?, queue_id = ?, updated_at = ? WHERE id = ?",
+            "UPDATE conversations SET agent_id = ?1, state = ?2, queue_id = ?3, updated_at = ?4, accepted_at = CASE WHEN ?1 IS NULL THEN accepted_at ELSE COALESCE(accepted_at, ?4) END WHERE id = ?5",
             params![Id::opt(agent_id), state.as_str(), Id::of(queue_id), now, Id::of(id)],
         )? as u64)
     }
