@@ -101,7 +101,7 @@ fn by_queue(rows: &[ReportRow]) -> Vec<QueueCount> {
             conversations,
         })
         .collect();
-    out.sort_by(|a, b| b.conversations.cmp(&a.conversations));
+    out.sort_by_key(|q| std::cmp::Reverse(q.conversations));
     out
 }
 

@@ -152,8 +152,4 @@ pub trait OfflineStore: Send + Sync + 'static {
     async fn finish_email(&self, id: Uuid, outcome: &EmailOutcome, now: Millis) -> StoreResult<()>;
     /// The outbox rows of a conversation, oldest first.
     async fn emails_of_conversation(&self, conversation_id: Uuid) -> StoreResult<Vec<OutboxEmail>>;
-    /// How many agents could answer now: those signed in (an unexpired console token).
-    // At merge with the presence work this becomes "members of the widget's default queue whose
-    // status is available" (see `domain::offline::team_available`).
-    async fn signed_in_agents(&self, now: Millis) -> StoreResult<i64>;
 }

@@ -54,17 +54,6 @@ async fn config(app: &TestApp, app_id: &str) -> Value {
     r.json().await.expect("json")
 }
 
-async fn logout(app: &TestApp, token: &str) {
-    let r = app
-        .http
-        .post(app.agent_url("/api/v1/agent/logout"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("logout");
-    assert!(r.status().is_success(), "{}", r.status());
-}
-
 async fn outbox(app: &TestApp, conversation: &str) -> Vec<OutboxEmail> {
     app.service
         .chat()
@@ -211,9 +200,13 @@ async fn business_hours_are_checked_on_save_and_nothing_is_half_stored() {
 }
 
 #[tokio::test]
-async fn config_is_online_only_inside_hours_with_someone_signed_in() {
+async fn config_is_online_only_inside_hours_with_someone_available() {
     let app = TestApp::start().await;
-    // No hours: always inside them; the agent and the admin are signed in.
+    // Signed in is not enough: a sign-in starts `offline`.
+    let c = config(&app, &app.anon_app_id).await;
+    assert_eq!(c["online"], json!(false), "{c}");
+    // No hours (always inside them) and a member of the default queue (General) available.
+    set_presence(&app, "available").await;
     let c = config(&app, &app.anon_app_id).await;
     assert_eq!(
         (&c["online"], &c["offline_message"]),
@@ -245,9 +238,8 @@ async fn config_is_online_only_inside_hours_with_someone_signed_in() {
     .await;
     assert_eq!(config(&app, &app.anon_app_id).await["online"], true);
 
-    // Inside hours, but nobody signed in: offline.
-    logout(&app, &app.agent_token).await;
-    logout(&app, &app.admin_token).await;
+    // Inside hours, but nobody available (the agent is away): offline.
+    set_presence(&app, "away").await;
     let c = config(&app, &app.anon_app_id).await;
     assert_eq!(c["online"], false, "{c}");
 }
@@ -299,7 +291,8 @@ async fn a_conversation_started_offline_sends_one_notice() {
         .await;
     assert_eq!(ws.say("m-1", "are you there?").await, 1);
 
-    // Inside hours: no notice for a new conversation.
+    // Inside hours with an agent available: no notice for a new conversation.
+    set_presence(&app, "available").await;
     put_widget(
         &app,
         &app.app_id,
@@ -499,4 +492,17 @@ async fn email_flags_are_checked_at_start() {
         };
         assert!(err.contains(words), "{err}");
     }
+}
+
+/// The test agent's presence.
+async fn set_presence(app: &TestApp, status: &str) {
+    let r = app
+        .http
+        .put(app.agent_url("/api/v1/agent/presence"))
+        .bearer_auth(&app.agent_token)
+        .json(&json!({ "status": status }))
+        .send()
+        .await
+        .expect("presence");
+    assert_eq!(r.status(), StatusCode::OK);
 }

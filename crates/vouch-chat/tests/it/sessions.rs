@@ -120,7 +120,8 @@ async fn widgets_are_created_with_a_snippet_and_validated() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         v,
-        json!({"title": "Help", "require_auth": true, "auth": {"function_name": "auth.getAuthenticationToken"}, "online": true, "offline_message": null})
+        // Offline: no agent has made themselves available yet (sign-in starts `offline`).
+        json!({"title": "Help", "require_auth": true, "auth": {"function_name": "auth.getAuthenticationToken"}, "online": false, "offline_message": null})
     );
 
     for (body, field) in [

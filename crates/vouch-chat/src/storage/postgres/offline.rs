@@ -79,13 +79,4 @@ impl OfflineStore for PgStore {
             .fetch_all(&self.pool)
             .await?)
     }
-
-    async fn signed_in_agents(&self, now: Millis) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT count(DISTINCT agent_id) FROM agent_tokens WHERE expires_at > $1",
-        )
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
-    }
 }

@@ -86,14 +86,4 @@ impl OfflineStore for SqliteStore {
         })
         .await
     }
-
-    async fn signed_in_agents(&self, now: Millis) -> StoreResult<i64> {
-        self.read(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT count(DISTINCT agent_id) FROM agent_tokens WHERE expires_at > ?",
-            )?
-            .query_row([now], |r| r.get(0))?)
-        })
-        .await
-    }
 }
