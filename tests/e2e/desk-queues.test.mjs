@@ -2,15 +2,23 @@
 // customer (token context loyalty_tier Gold) to the Priority queue; the widget shows the
 // customer's place in the queue; the agent goes available with the console's presence switch and
 // the chat is assigned automatically; an admin manages agents and queues in the admin tabs.
-// Run: cd tests/e2e && VOUCH_BIN=../../target/debug/vouch node --test ./desk.test.mjs
+// Run: cd tests/e2e && VOUCH_BIN=../../target/debug/vouch node --test ./desk-queues.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { repoRoot } from './lib.mjs';
 import {
   withDemo, newContext, portalSignIn, openWidget, widgetMessages, agentSignIn, chatLogin, conversations, api,
   eventually, AGENT, ADMIN,
 } from './browser.mjs';
 
 const TEST_TIMEOUT = 180_000;
+// As in chat.test.mjs: VOUCH_UPDATE_SCREENSHOTS=1 refreshes docs/screenshots, else a temp dir.
+const shots = process.env.VOUCH_UPDATE_SCREENSHOTS === '1'
+  ? path.join(repoRoot, 'docs', 'screenshots')
+  : path.join(tmpdir(), 'vouch-e2e-screenshots');
 const GENERAL = '00000000-0000-4000-8000-000000000001';
 
 test('a Gold customer waits in Priority with a position, then an agent who goes available gets the chat', { timeout: TEST_TIMEOUT }, async () => {
@@ -66,12 +74,18 @@ test('a Gold customer waits in Priority with a position, then an agent who goes 
     // The agent transfers the chat to the admin with a note: same conversation, new agent; the
     // customer's widget never shows the note.
     await console_.locator(`[data-testid="conversation-item"][data-conversation-id="${waiting[0].id}"]`).click();
+    // An internal note first: beside the transcript for agents, never in the widget.
+    await console_.getByTestId('note-input').fill('Asked twice about the boots already');
+    await console_.getByTestId('note-send').click();
+    await console_.getByTestId('note-item').filter({ hasText: 'Asked twice about the boots' }).waitFor();
     await console_.getByTestId('transfer').click();
     await console_.getByTestId('transfer-dialog').waitFor({ state: 'visible' });
     await eventually(async () => (await console_.locator('#transfer-target option').count()) >= 3, { what: 'agents and queues listed' });
     const adminId = (await api(demo.chat, 'GET', '/api/v1/agent/me', { token: adminToken })).body.id;
     await console_.getByTestId('transfer-target').selectOption(`agent:${adminId}`);
     await console_.getByTestId('transfer-note').fill('Gold customer, boots order late');
+    mkdirSync(shots, { recursive: true });
+    await console_.screenshot({ path: path.join(shots, 'console-transfer.png') });
     await console_.getByTestId('transfer-submit').click();
     await console_.getByTestId('transfer-dialog').waitFor({ state: 'hidden' });
     await eventually(async () => {
@@ -82,6 +96,17 @@ test('a Gold customer waits in Priority with a position, then an agent who goes 
     const shown = (await widgetMessages(page)).map((m) => m.text).join('\n');
     assert.ok(shown.includes('transferred to Kim Admin') && !shown.includes('boots order late'), shown);
     await watcher.locator(`[data-testid="my-conversations"] [data-conversation-id="${waiting[0].id}"]`).waitFor();
+    // The admin, now assigned, sees the Verified badge, the history and both notes (the
+    // transfer's note became one); the customer saw neither note.
+    await watcher.locator(`[data-testid="my-conversations"] [data-conversation-id="${waiting[0].id}"]`).click();
+    await eventually(async () => (await watcher.getByTestId('verified-badge').textContent()).trim() === 'Verified', { what: 'the Verified badge' });
+    await watcher.getByTestId('note-item').filter({ hasText: 'boots order late' }).waitFor();
+    await watcher.getByTestId('note-item').filter({ hasText: 'Asked twice about the boots' }).waitFor();
+    await watcher.getByTestId('agent-message').filter({ hasText: 'transferred to Kim Admin' }).first().waitFor();
+    assert.ok((await watcher.getByTestId('agent-message').count()) >= 3, 'the history came with the conversation');
+    await watcher.screenshot({ path: path.join(shots, 'console-desk.png') });
+    const after = (await widgetMessages(page)).map((m) => m.text).join('\n');
+    assert.ok(!after.includes('Asked twice') && !after.includes('boots order late'), after);
 
     // Another tab of the same agent follows the status (presence frames).
     const second = await agent.context.newPage();

@@ -8,7 +8,7 @@
 //! order ([`crate::storage::pipeline`]) and a socket awaits its sends' commits in the order it
 //! queued them, so its acks and its messages' publications follow its sends. The rules do not
 //! change: the `ack` still comes after the commit that stored the message, a resend is still
-//! answered with the stored message and not published again.
+//! answered with the stored message (and published again: sockets drop seqs they hold).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,14 +50,17 @@ pub struct Committed {
 }
 
 impl Chat {
-    /// A queued message's outcome: the stored message (then counted and fanned out, unless it
-    /// was a resend) or why it was not stored. The caller sends the `ack` after.
+    /// A queued message's outcome: the stored message (then counted, unless it was a resend,
+    /// and fanned out) or why it was not stored. The caller sends the `ack` after.
     pub fn stored(&self, c: Committed) -> Result<Appended, ChatError> {
         let appended = c.outcome.map_err(|e| not_stored(e, c.conversation_id))?;
         if !appended.duplicate {
             self.metrics.message_stored(c.sender);
-            self.publish_message(&appended.message, appended.agent_id);
         }
+        // A resend is published again too: every socket drops a seq it already holds, and one
+        // that missed the message (its node died between the commit and the publish, and the
+        // sender resends to another node) gets it now instead of never.
+        self.publish_message(&appended.message, appended.agent_id);
         Ok(appended)
     }
 }

@@ -36,6 +36,18 @@ pub(crate) fn distinct_newest<K: Eq + std::hash::Hash + Clone>(
     out
 }
 
+/// Message matches and note matches (each `(conversation, text, when)`), newest first as one
+/// list: a conversation is found by its newest message or internal note holding the words.
+pub(crate) fn newest_first<K>(
+    messages: Vec<(K, String, i64)>,
+    notes: Vec<(K, String, i64)>,
+) -> Vec<(K, String)> {
+    let mut all: Vec<_> = messages.into_iter().chain(notes).collect();
+    // Stable: matches of the same millisecond keep each list's own (newest first) order.
+    all.sort_by_key(|(_, _, at)| std::cmp::Reverse(*at));
+    all.into_iter().map(|(k, text, _)| (k, text)).collect()
+}
+
 /// The words of a search, each with at least one letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerms(Vec<String>);
@@ -85,8 +97,8 @@ pub trait SearchStore: Send + Sync + 'static {
     /// Contacts whose names, email, external id or username hold every word; most recently
     /// seen first; at most `limit`.
     async fn search_contacts(&self, q: &SearchTerms, limit: u32) -> StoreResult<Vec<Contact>>;
-    /// Conversations with a customer or agent message holding every word, by their newest such
-    /// message, newest first; at most `limit`.
+    /// Conversations with a customer or agent message, or an internal note, holding every word,
+    /// by their newest such message or note, newest first; at most `limit`.
     async fn search_conversations(
         &self,
         q: &SearchTerms,

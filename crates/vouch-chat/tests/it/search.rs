@@ -11,9 +11,10 @@ use sqlx::ConnectOptions;
 use uuid::Uuid;
 use vouch_chat::domain::hours::BusinessHours;
 use vouch_chat::storage::{
-    now_millis, AuthSettings, Backend, ContactFields, Conversation, ConversationState, NewMessage,
-    SearchTerms, Sender, Store, Widget,
+    now_millis, Agent, AuthSettings, Backend, ContactFields, Conversation, ConversationState,
+    NewMessage, NewNote, SearchTerms, Sender, Store, Widget,
 };
+use vouch_chat::Role;
 
 use crate::storage::TestDb;
 use crate::support::*;
@@ -208,6 +209,37 @@ async fn finds_contacts_and_messages_newest_first(db: TestDb) {
     assert_eq!(
         (hit.conversation.id, hit.text.as_str()),
         (c1, "My parcel never arrived")
+    );
+
+    // Internal notes find their conversation too, by the newest match of either kind.
+    let author = Agent {
+        id: Uuid::new_v4(),
+        email: format!("{}@example.com", Uuid::new_v4().simple()),
+        name: "Sam".into(),
+        role: Role::Agent,
+        created_at: t,
+    };
+    s.insert_agent(&author, "$argon2id$hash")
+        .await
+        .expect("agent");
+    s.add_note(&NewNote {
+        id: Uuid::new_v4(),
+        conversation_id: c1,
+        author_id: author.id,
+        text: "Parcel escalated to the courier".into(),
+        created_at: t + 5000,
+    })
+    .await
+    .expect("note");
+    assert_eq!(
+        conversations_for(s, "courier").await,
+        vec![c1],
+        "a note's words"
+    );
+    assert_eq!(
+        conversations_for(s, "parcel").await,
+        vec![c1, c2],
+        "the note is now the newest match"
     );
 
     assert_eq!(contacts_for(s, "alex").await, vec![alex]);

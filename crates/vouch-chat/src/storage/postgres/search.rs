@@ -7,7 +7,7 @@ use super::super::rows::cols;
 use uuid::Uuid;
 
 use super::super::search::{
-    distinct_newest, ConversationHit, SearchStore, SearchTerms, MAX_SCANNED,
+    distinct_newest, newest_first, ConversationHit, SearchStore, SearchTerms, MAX_SCANNED,
 };
 use super::steps::all;
 use super::PgStore;
@@ -42,8 +42,8 @@ impl SearchStore for PgStore {
         }
         // The newest matches first (a top-N sort of the GIN index's matches), then their
         // conversations in one statement.
-        let rows: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT conversation_id, text FROM messages
+        let messages: Vec<(Uuid, String, i64)> = sqlx::query_as(
+            "SELECT conversation_id, text, sent_at FROM messages
              WHERE search @@ plainto_tsquery('simple', $1) AND sender <> 'system'
              ORDER BY sent_at DESC, seq DESC LIMIT $2",
         )
@@ -51,6 +51,16 @@ impl SearchStore for PgStore {
         .bind(i64::from(MAX_SCANNED))
         .fetch_all(&self.pool)
         .await?;
+        let notes: Vec<(Uuid, String, i64)> = sqlx::query_as(
+            "SELECT conversation_id, text, created_at FROM notes
+             WHERE search @@ plainto_tsquery('simple', $1)
+             ORDER BY created_at DESC LIMIT $2",
+        )
+        .bind(q.plain())
+        .bind(i64::from(MAX_SCANNED))
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = newest_first(messages, notes);
         let picked = distinct_newest(rows, limit as usize);
         let ids: Vec<Uuid> = picked.iter().map(|(id, _)| *id).collect();
         let sql = concat!(
