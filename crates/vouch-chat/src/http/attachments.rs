@@ -143,6 +143,7 @@ fn created(meta: AttachmentMeta) -> Response {
     params(("session_token" = String, Query, description = "The session's token")),
     request_body(content_type = "multipart/form-data", description = "Exactly one part named `file`"),
     responses(
+        (status = 400, description = "`bad_request`: not a well-formed multipart body", body = super::error::ErrorBody),
         (status = 201, description = "Stored (durably)", body = AttachmentMeta),
         (status = 401, description = "`unauthorized`: unknown or expired session", body = super::error::ErrorBody),
         (status = 409, description = "`conversation_ended`", body = super::error::ErrorBody),
@@ -166,6 +167,7 @@ pub async fn customer_upload(
     params(("id" = String, Path, description = "The conversation's id")),
     request_body(content_type = "multipart/form-data", description = "Exactly one part named `file`"),
     responses(
+        (status = 400, description = "`bad_request`: not a well-formed multipart body", body = super::error::ErrorBody),
         (status = 201, description = "Stored (durably)", body = AttachmentMeta),
         (status = 401, description = "`unauthorized`", body = super::error::ErrorBody),
         (status = 403, description = "`forbidden`: not the assigned agent", body = super::error::ErrorBody),

@@ -124,6 +124,7 @@ pub async fn get_routing(
     params(("app_id" = String, Path, description = "The widget's app id")),
     request_body = Routing,
     responses(
+        (status = 400, description = "`bad_request`: not a JSON object", body = super::error::ErrorBody),
         (status = 200, description = "Saved", body = Routing),
         (status = 404, description = "`not_found`: no such widget", body = super::error::ErrorBody),
         (status = 422, description = "`validation_failed` naming the field (`queue_id` of no queue, …)", body = super::error::ErrorBody),

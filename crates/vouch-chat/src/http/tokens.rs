@@ -197,6 +197,7 @@ fn bad(field: &str, message: &str) -> ApiError {
         ("limit" = Option<u32>, Query, description = "1 to 100 (default 100)"),
     ),
     responses(
+        (status = 400, description = "`bad_request`: a query parameter that does not parse", body = super::error::ErrorBody),
         (status = 200, description = "One page, oldest change first", body = SyncPage),
         (status = 401, description = "`unauthorized`", body = super::error::ErrorBody),
         (status = 403, description = "`forbidden`: the token lacks conversations:read", body = super::error::ErrorBody),
