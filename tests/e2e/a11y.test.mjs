@@ -248,11 +248,11 @@ test('the widget works by keyboard: Tab to the launcher, focus trapped while ope
       return h.shadowRoot.activeElement === h.shadowRoot.querySelector('[data-testid="chat-input"]');
     });
     await console_.getByTestId('end-conversation').click();
-    const again = page.locator('vouch-chat').locator('.bar button');
+    const again = page.locator('vouch-chat').locator('.bar button:not([data-testid="chat-transcript-email"])');
     await again.waitFor({ state: 'visible' });
     await page.waitForFunction(() => {
       const root = document.querySelector('vouch-chat').shadowRoot;
-      return root.activeElement === root.querySelector('.bar button');
+      return root.activeElement === root.querySelector('.bar button:not([data-testid="chat-transcript-email"])');
     });
     assert.equal(await again.textContent(), 'Start a new chat');
     await page.keyboard.press('Enter');

@@ -65,6 +65,9 @@ test('inside business hours the widget shows no offline note', { timeout: TEST_T
   await withDemo(async ({ demo, browser }) => {
     const always = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [['00:00', '24:00']]]));
     await setOfflineFields(demo.chat, { business_hours: { timezone: 'Europe/Berlin', days: always } });
+    // Online also needs someone to answer: an agent of the default queue available.
+    const admin = await chatLogin(demo.chat, ADMIN);
+    assert.equal((await api(demo.chat, 'PUT', '/api/v1/agent/presence', { token: admin, body: { status: 'available' } })).status, 200);
     const customer = await newContext(browser);
     const page = await customer.context.newPage();
     await portalSignIn(page, demo.portal, CUSTOMER);

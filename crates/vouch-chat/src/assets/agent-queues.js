@@ -6,6 +6,7 @@
  */
 
 import { $, el, clear, api } from './common.js';
+import { t } from './strings.js';
 
 let queues = [];
 let chosen = ''; // '' = every queue
@@ -38,9 +39,10 @@ function toggle(id, label, n) {
   b.setAttribute('data-testid', 'queue-view');
   b.setAttribute('data-queue-id', id);
   b.setAttribute('aria-pressed', chosen === id ? 'true' : 'false');
-  b.appendChild(document.createTextNode(label));
+  // The accessible name holds the visible text ("General 2") and says what the number is.
+  b.appendChild(document.createTextNode(label + ' '));
   b.appendChild(el('span', 'n', n));
-  b.setAttribute('aria-label', label + ': ' + n + ' waiting');
+  b.appendChild(el('span', 'sr-status', t('waitingSuffix')));
   b.addEventListener('click', function () {
     chosen = id;
     rerender();

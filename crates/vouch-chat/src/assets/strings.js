@@ -112,7 +112,8 @@ const EN = {
   searchTooLong: "Search for at most {max} characters.",
   searching: "Searching…",
   searchFailed: "Search failed",
-  transferFailed: "The conversation was not transferred"
+  transferFailed: "The conversation was not transferred",
+  waitingSuffix: " waiting"
 };
 
 /* The text for `key` with each `{name}` replaced by params[name] (the key itself if unknown). */

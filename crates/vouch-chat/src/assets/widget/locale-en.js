@@ -125,6 +125,6 @@ export default {
 
   // transcript by email
   'transcript.email': "Email me the transcript",
-  'transcript.sent': "The transcript is on its way to your email address.",
+  'transcript.sent': "Transcript sent to your email address.",
   'transcript.failed': "The transcript could not be sent. Try again."
 };
