@@ -55,6 +55,27 @@ pub async fn widget_cors(State(chat): State<AppState>, req: Request, next: Next)
         },
         _ => false,
     };
+    with_cors(
+        req,
+        next,
+        origin.filter(|_| allowed),
+        "AuthenticatedUserToken, Content-Type",
+        Some("Retry-After"),
+    )
+    .await
+}
+
+/// Runs the request (a preflight is answered `204` here) and, when `allowed_origin` is given (the
+/// caller found that the widget allows it), adds CORS for exactly that origin: methods GET and
+/// POST, `allow_headers`, `expose` if any, no credentials. `Vary: Origin` always. The one shape
+/// of every route the widget calls from the site (the widget routes, the customer's REST routes).
+pub(crate) async fn with_cors(
+    req: Request,
+    next: Next,
+    allowed_origin: Option<String>,
+    allow_headers: &'static str,
+    expose: Option<&'static str>,
+) -> Response {
     let mut res = if req.method() == Method::OPTIONS {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -62,24 +83,24 @@ pub async fn widget_cors(State(chat): State<AppState>, req: Request, next: Next)
     };
     let h = res.headers_mut();
     h.append(header::VARY, HeaderValue::from_static("Origin"));
-    if allowed {
-        if let Some(v) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("AuthenticatedUserToken, Content-Type"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
+    if let Some(v) = allowed_origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(allow_headers),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        if let Some(expose) = expose {
             h.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("Retry-After"),
+                HeaderValue::from_static(expose),
             );
         }
     }

@@ -9,7 +9,7 @@
 
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{Multipart, Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
@@ -56,31 +56,7 @@ pub async fn session_cors(State(chat): State<AppState>, req: Request, next: Next
         },
         None => false,
     };
-    let mut res = if req.method() == Method::OPTIONS {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(req).await
-    };
-    let h = res.headers_mut();
-    h.append(header::VARY, HeaderValue::from_static("Origin"));
-    if allowed {
-        if let Some(v) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Content-Type"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-        }
-    }
-    res
+    super::api::with_cors(req, next, origin.filter(|_| allowed), "Content-Type", None).await
 }
 
 fn multipart_error(e: MultipartError, max: usize) -> ApiError {
